@@ -1,0 +1,3 @@
+from dvta_live.cli import main
+
+main()
