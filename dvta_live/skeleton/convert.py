@@ -4,7 +4,9 @@ Joints that a layout lacks are synthesised from joints it has, with ratios measu
 Kinect v2 skeletons of the NTU RGB+D samples (medians over all frames of the six samples in ../shared):
 
 - neck: on the segment spine_shoulder -> head, at 0.34 of its length (NTU median 0.342).
-- spine_mid (MediaPipe only): on spine_base -> spine_shoulder at 0.57 (NTU median 0.574).
+- spine_mid: on spine_base -> spine_shoulder at 0.57 (NTU median 0.574). MediaPipe has no spine joint;
+  Kinect v1's "spine" sits much lower (0.16 of the way in UTD-MHAD, 0.17 in NW-UCLA, 0.43 in MSR
+  Action3D), so it is not used as NTU's spine_mid either.
 - hand tip and thumb (Kinect v1): on the wrist -> hand line, at 1.75 and 1.10 times the wrist-hand
   distance (NTU medians 1.69/1.82 and 1.12/1.11, left/right). Kinect v1 does not see the palm's
   orientation, so the thumb's sideways offset (~4 cm in NTU) is not recoverable and is left at zero.
@@ -31,7 +33,7 @@ MEDIAPIPE_TIP_RATIO = 1.3
 
 # NTU-25 joint name -> Kinect v1 joint name, for the 20 joints both skeletons measure.
 _NTU_FROM_KINECT_V1 = {
-    "spine_base": "hip_center", "spine_mid": "spine", "head": "head", "spine_shoulder": "shoulder_center",
+    "spine_base": "hip_center", "head": "head", "spine_shoulder": "shoulder_center",
     **{f"{s}_{j}": f"{s}_{j}" for s in ("left", "right")
        for j in ("shoulder", "elbow", "wrist", "hand", "hip", "knee", "ankle", "foot")},
 }
@@ -41,6 +43,14 @@ def _ntu(name: str) -> int:
     return NTU25.index(name)
 
 
+def _synthesise_spine(out: np.ndarray) -> None:
+    """spine_mid and neck from spine_base, spine_shoulder and head (in place, NTU-25 array)."""
+    base, shoulder = out[..., _ntu("spine_base"), :], out[..., _ntu("spine_shoulder"), :]
+    head = out[..., _ntu("head"), :]
+    out[..., _ntu("spine_mid"), :] = base + SPINE_MID_ALONG_BASE_TO_SHOULDER * (shoulder - base)
+    out[..., _ntu("neck"), :] = shoulder + NECK_ALONG_SPINE_SHOULDER_TO_HEAD * (head - shoulder)
+
+
 def kinect_v1_to_ntu25(joints: np.ndarray, layout: Layout) -> np.ndarray:
     """Map a Kinect v1 skeleton (any of the 20-joint orders) to NTU-25, synthesising neck, tips, thumbs."""
     if joints.shape[-2] != 20:
@@ -48,8 +58,7 @@ def kinect_v1_to_ntu25(joints: np.ndarray, layout: Layout) -> np.ndarray:
     out = np.zeros(joints.shape[:-2] + (25, 3), dtype=np.float32)
     for ntu_name, v1_name in _NTU_FROM_KINECT_V1.items():
         out[..., _ntu(ntu_name), :] = joints[..., layout.index(v1_name), :]
-    spine_shoulder, head = out[..., _ntu("spine_shoulder"), :], out[..., _ntu("head"), :]
-    out[..., _ntu("neck"), :] = spine_shoulder + NECK_ALONG_SPINE_SHOULDER_TO_HEAD * (head - spine_shoulder)
+    _synthesise_spine(out)
     for side in ("left", "right"):
         wrist, hand = out[..., _ntu(f"{side}_wrist"), :], out[..., _ntu(f"{side}_hand"), :]
         out[..., _ntu(f"{side}_hand_tip"), :] = wrist + KINECT_V1_TIP_RATIO * (hand - wrist)
@@ -87,9 +96,8 @@ def mediapipe33_to_ntu25(landmarks: np.ndarray, mirrored: bool = False) -> np.nd
     head = (mp("left_ear") + mp("right_ear")) / 2
     out[..., _ntu("spine_base"), :] = spine_base
     out[..., _ntu("spine_shoulder"), :] = spine_shoulder
-    out[..., _ntu("spine_mid"), :] = spine_base + SPINE_MID_ALONG_BASE_TO_SHOULDER * (spine_shoulder - spine_base)
     out[..., _ntu("head"), :] = head
-    out[..., _ntu("neck"), :] = spine_shoulder + NECK_ALONG_SPINE_SHOULDER_TO_HEAD * (head - spine_shoulder)
+    _synthesise_spine(out)
     for side in ("left", "right"):
         for joint in ("shoulder", "elbow", "wrist", "hip", "knee", "ankle"):
             out[..., _ntu(f"{side}_{joint}"), :] = mp(f"{side}_{joint}")

@@ -93,12 +93,15 @@ UTD_MHAD = _kinect_v1("utd_mhad", (
     "left_hip", "left_knee", "left_ankle", "left_foot",
     "right_hip", "right_knee", "right_ankle", "right_foot",
 ))
-# MSR Action3D's skeleton3D files (the order of its release notes; checked against the data in tests).
+# MSR Action3D's skeleton3D files. Its release notes name the first joint "right shoulder", but in the
+# data the subject's right side sits at larger x (as in UTD-MHAD and NW-UCLA) and the limb that moves in
+# the right-arm/right-leg actions is the second of each pair: the notes' sides are the sensor's view,
+# so here the names are the subject's (tests/test_readers.py checks both facts on the data).
 MSR_ACTION3D = _kinect_v1("msr_action3d", (
-    "right_shoulder", "left_shoulder", "shoulder_center", "spine",
-    "right_hip", "left_hip", "hip_center",
-    "right_elbow", "left_elbow", "right_wrist", "left_wrist", "right_hand", "left_hand",
-    "right_knee", "left_knee", "right_ankle", "left_ankle", "right_foot", "left_foot", "head",
+    "left_shoulder", "right_shoulder", "shoulder_center", "spine",
+    "left_hip", "right_hip", "hip_center",
+    "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hand", "right_hand",
+    "left_knee", "right_knee", "left_ankle", "right_ankle", "left_foot", "right_foot", "head",
 ))
 NW_UCLA = KINECT_V1
 

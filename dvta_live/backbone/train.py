@@ -1,0 +1,248 @@
+"""Supervised backbone training on the seen classes only.
+
+The model input is always `recipe.apply(sequence)`, the same function the live loop and evaluation call,
+so training sees exactly what inference sees. Augmentation happens after the recipe, on the model input,
+because the recipes normalise the view and would undo a rotation applied before them:
+
+- a random rotation about the vertical axis (up to 30 degrees): the datasets here are filmed from a few
+  fixed views (NW-UCLA has three); a live camera can stand anywhere in front of the person;
+- AimCLR's shear (each off-diagonal coefficient uniform in +-0.3): body proportions and slant;
+- a scale in [0.9, 1.1]: people differ in size;
+- a random temporal crop of 80-100 % of the recorded frames before the recipe resizes: actions start and
+  end at different points of a live window.
+
+Runs on CPU or GPU; launched with `torchrun --nproc_per_node N` it trains with DistributedDataParallel
+(rank 0 alone writes checkpoints and prints).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
+
+from dvta_live.errors import UserError
+from dvta_live.skeleton.recipe import Recipe
+from dvta_live.skeleton.sequence import SkeletonSequence
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    epochs: int = 60
+    batch_size: int = 32
+    lr: float = 0.05
+    weight_decay: float = 5e-4
+    warmup_epochs: int = 3
+    label_smoothing: float = 0.1
+    seed: int = 1
+    augment: bool = True
+    num_workers: int = 0
+    device: str = "auto"
+
+
+@dataclass
+class TrainResult:
+    best_val_accuracy: float
+    best_epoch: int
+    history: list[dict] = field(default_factory=list)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise UserError(f"--device {name}: no CUDA device is visible", fix="use --device cpu or auto")
+    return torch.device(name)
+
+
+def temporal_crop(data: np.ndarray, rng: np.random.Generator, min_fraction: float = 0.8) -> np.ndarray:
+    """Keep a random contiguous 80-100 % of the recorded (non-zero) frames."""
+    valid = np.flatnonzero(np.abs(data).sum(axis=(0, 2, 3)) > 0)
+    if valid.size < 4:
+        return data
+    data = data[:, valid[0]: valid[-1] + 1]
+    length = data.shape[1]
+    keep = max(2, int(round(length * rng.uniform(min_fraction, 1.0))))
+    start = int(rng.integers(0, length - keep + 1))
+    return data[:, start: start + keep]
+
+
+def random_rigid(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Rotation about y, shear and scale applied to a recipe output [3, T, V, M]; zeros stay zero."""
+    angle = math.radians(rng.uniform(-30.0, 30.0))
+    c, s = math.cos(angle), math.sin(angle)
+    rotation = np.array([[c, 0.0, s], [0.0, 1.0, 0.0], [-s, 0.0, c]])
+    shear = np.eye(3) + rng.uniform(-0.3, 0.3, size=(3, 3)) * (1 - np.eye(3))
+    matrix = rng.uniform(0.9, 1.1) * rotation @ shear
+    return np.einsum("ij,jtvm->itvm", matrix, x).astype(np.float32)
+
+
+class RecipeDataset(Dataset):
+    """Sequences -> (recipe output, remapped label). The recipe runs per item (it costs well under 1 ms)."""
+
+    def __init__(self, sequences: Sequence[SkeletonSequence], labels: Sequence[int], recipe: Recipe,
+                 augment: bool, seed: int = 0) -> None:
+        self.sequences = sequences
+        self.labels = list(labels)
+        self.recipe = recipe
+        self.augment = augment
+        self.seed = seed
+        self.epoch = 0
+
+    def __len__(self) -> int:
+        return len(self.sequences)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
+        data = self.sequences[i].data
+        if self.augment:
+            # Seeded by (seed, epoch, item): reproducible with any number of workers or ranks.
+            rng = np.random.default_rng((self.seed, self.epoch, i))
+            x = random_rigid(self.recipe.apply(temporal_crop(data, rng)), rng)
+        else:
+            x = self.recipe.apply(data)
+        return torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)), self.labels[i]
+
+
+def _lr_at(epoch_progress: float, config: TrainConfig) -> float:
+    """Linear warm-up, then cosine decay to zero (epoch_progress counts fractional epochs)."""
+    if epoch_progress < config.warmup_epochs:
+        return config.lr * (epoch_progress + 1e-3) / config.warmup_epochs
+    span = max(1e-9, config.epochs - config.warmup_epochs)
+    return 0.5 * config.lr * (1 + math.cos(math.pi * (epoch_progress - config.warmup_epochs) / span))
+
+
+def _comparable(config: dict) -> dict:
+    """Settings that must match to resume; epochs may grow, and the device and workers may change."""
+    return {k: v for k, v in config.items() if k not in ("epochs", "device", "num_workers")}
+
+
+def _distributed() -> tuple[int, int]:
+    """(rank, world size), initialising the process group when launched by torchrun."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world > 1 and not torch.distributed.is_initialized():
+        torch.distributed.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    return (torch.distributed.get_rank() if world > 1 else 0), world
+
+
+@torch.no_grad()
+def evaluate_accuracy(model: nn.Module, loader: DataLoader, device: torch.device) -> float:
+    model.eval()
+    correct = total = 0
+    for x, y in loader:
+        _, logits = model(x.to(device))
+        correct += int((logits.argmax(1).cpu() == y).sum())
+        total += len(y)
+    return correct / max(1, total)
+
+
+def train_classifier(
+    model: nn.Module,
+    train_set: RecipeDataset,
+    val_set: RecipeDataset | None,
+    config: TrainConfig,
+    checkpoint_dir: Path,
+    save_best: Callable[[nn.Module, dict], None],
+    resume: bool = False,
+    on_epoch: Callable[[dict], None] | None = None,
+    on_step: Callable[[int, int], None] | None = None,
+) -> TrainResult:
+    """Train ``model`` (forward -> (features, logits)) with SGD + warm-up/cosine; resumable.
+
+    ``checkpoint_dir/last.pt`` holds everything needed to resume (weights, optimiser, epoch, history,
+    RNG state); ``save_best(model, info)`` writes the shareable best model whenever validation improves.
+    """
+    rank, world = _distributed()
+    device = pick_device(config.device)
+    if world > 1 and device.type == "cuda":
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+        torch.cuda.set_device(device)
+    seed_everything(config.seed)
+    model = model.to(device)
+    net: nn.Module = model
+    if world > 1:
+        net = nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+    sampler = torch.utils.data.DistributedSampler(train_set, seed=config.seed) if world > 1 else None
+    generator = torch.Generator().manual_seed(config.seed)
+    loader = DataLoader(train_set, batch_size=config.batch_size, shuffle=sampler is None, sampler=sampler,
+                        num_workers=config.num_workers, drop_last=len(train_set) > config.batch_size,
+                        generator=generator)
+    val_loader = (DataLoader(val_set, batch_size=64, num_workers=config.num_workers)
+                  if val_set is not None and len(val_set) else None)
+    optimizer = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=0.9, nesterov=True,
+                                weight_decay=config.weight_decay)
+    result = TrainResult(best_val_accuracy=-1.0, best_epoch=-1)
+    start_epoch = 0
+    last_path = checkpoint_dir / "last.pt"
+    if resume and last_path.exists():
+        try:
+            state = torch.load(last_path, map_location=device, weights_only=False)
+            model.load_state_dict(state["model"])
+            optimizer.load_state_dict(state["optimizer"])
+        except Exception as exc:
+            raise UserError(f"cannot resume from this checkpoint: {exc}".splitlines()[0], last_path,
+                            "delete it or train without --resume") from None
+        if _comparable(state.get("config", {})) != _comparable(asdict(config)):
+            raise UserError("the checkpoint was trained with other settings", last_path,
+                            "resume with the same options, or start a new --out folder")
+        start_epoch = state["epoch"] + 1
+        result = TrainResult(state["best_val_accuracy"], state["best_epoch"], state["history"])
+        torch.set_rng_state(state["torch_rng"])
+    steps_per_epoch = max(1, len(loader))
+    for epoch in range(start_epoch, config.epochs):
+        train_set.epoch = epoch
+        if sampler is not None:
+            sampler.set_epoch(epoch)
+        net.train()
+        loss_sum = correct = seen = 0.0
+        for step, (x, y) in enumerate(loader):
+            for group in optimizer.param_groups:
+                group["lr"] = _lr_at(epoch + step / steps_per_epoch, config)
+            x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+            _, logits = net(x)
+            loss = F.cross_entropy(logits, y, label_smoothing=config.label_smoothing)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            loss_sum += float(loss) * len(y)
+            correct += float((logits.argmax(1) == y).sum())
+            seen += len(y)
+            if on_step is not None and rank == 0:
+                on_step(step + 1, steps_per_epoch)
+        row = {"epoch": epoch, "loss": loss_sum / max(1, seen), "train_accuracy": correct / max(1, seen),
+               "lr": optimizer.param_groups[0]["lr"]}
+        if rank == 0:
+            if val_loader is not None:
+                row["val_accuracy"] = evaluate_accuracy(model, val_loader, device)
+            result.history.append(row)
+            # Without a validation split, the last epoch is the one kept.
+            score = row.get("val_accuracy", epoch / max(1, config.epochs))
+            if score > result.best_val_accuracy:
+                result.best_val_accuracy, result.best_epoch = score, epoch
+                save_best(model, row)
+            checkpoint_dir.mkdir(parents=True, exist_ok=True)
+            tmp = last_path.with_suffix(".tmp")
+            torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch,
+                        "config": asdict(config), "history": result.history,
+                        "best_val_accuracy": result.best_val_accuracy, "best_epoch": result.best_epoch,
+                        "torch_rng": torch.get_rng_state()}, tmp)
+            os.replace(tmp, last_path)  # a crash mid-write never leaves a broken last.pt
+            if on_epoch is not None:
+                on_epoch(row)
+    if world > 1:
+        torch.distributed.barrier()
+    return result

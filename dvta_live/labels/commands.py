@@ -1,0 +1,239 @@
+"""`dvta labels ...`: list, check, encode and edit a labels file (mounted by the main CLI).
+
+Heavy imports (sentence-transformers) happen inside `encode` only, so --help stays instant.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from dvta_live.console import console, err_console
+from dvta_live.errors import UserError
+from dvta_live.labels.bundled import DEFAULT_BUNDLED, bundled_labels, bundled_labels_path
+from dvta_live.labels.loader import LabelsError, check_labels, load_labels, read_text
+
+app = typer.Typer(
+    name="labels",
+    help=(
+        "The labels file: the actions the live recognizer scores, each with a context description.\n\n"
+        "Without --file, commands read the bundled everyday file; make your own copy to edit it.\n\n"
+        "Examples:\n\n"
+        "  dvta labels list\n\n"
+        "  dvta labels init my-labels.yaml\n\n"
+        "  dvta labels add \"wave with the left hand\" -c \"The person raises the left arm and waves.\" "
+        "-f my-labels.yaml\n\n"
+        "  dvta labels encode -f my-labels.yaml"
+    ),
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+)
+
+FileOpt = Annotated[
+    Path | None,
+    typer.Option("--file", "-f", help="Labels file (YAML). Default: the bundled everyday file.",
+                 show_default=False),
+]
+
+
+def _path(file: Path | None) -> Path:
+    return file if file is not None else bundled_labels_path(DEFAULT_BUNDLED)
+
+
+@app.command("list")
+def list_(
+    file: FileOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the actions as JSON.")] = False,
+) -> None:
+    """The actions of a labels file with their context and aliases.
+
+    Examples:
+
+      dvta labels list
+
+      dvta labels list -f my-labels.yaml --json
+    """
+    path = _path(file)
+    labels = load_labels(path)
+    if as_json:
+        console.print_json(json.dumps({
+            "file": str(path), "text_model": labels.text_model,
+            "actions": [{"name": a.name, "context": list(a.context), "aliases": list(a.aliases), "line": a.line}
+                        for a in labels.actions],
+        }))
+        return
+    table = Table(title=f"{escape(str(path))}: {len(labels)} actions", title_justify="left")
+    table.add_column("#", justify="right")
+    table.add_column("name", style="bold")
+    table.add_column("context")
+    table.add_column("aliases")
+    table.add_column("line", justify="right", style="dim")
+    for i, a in enumerate(labels.actions, 1):
+        table.add_row(str(i), escape(a.name), escape(" ".join(a.context)), escape(", ".join(a.aliases)),
+                      str(a.line))
+    console.print(table)
+    console.print(f"text model: {escape(labels.text_model or 'all-MiniLM-L6-v2 (default)')}")
+
+
+@app.command()
+def check(file: FileOpt = None) -> None:
+    """Validate a labels file: YAML syntax, names, context, duplicates, unknown keys (no model needed).
+
+    Every problem is reported with its line; the command fails on the first one.
+
+    Examples:
+
+      dvta labels check -f my-labels.yaml
+    """
+    path = _path(file)
+    problems = check_labels(read_text(path))
+    if problems:
+        for p in problems[1:]:  # the first one becomes the error line; list the rest above it
+            err_console.print(f"[yellow]{escape(str(path))}:[/] {escape(str(p))}")
+        raise LabelsError(path, problems)
+    labels = load_labels(path)
+    console.print(f"[green]ok[/] {escape(str(path))}: {len(labels)} actions, "
+                  f"text model {escape(labels.text_model or 'all-MiniLM-L6-v2 (default)')}")
+
+
+@app.command()
+def encode(
+    file: FileOpt = None,
+    text_model: Annotated[str | None, typer.Option(
+        "--text-model", "-m", help="sentence-transformers name or local folder (default: the file's "
+        "text_model, else the packaged all-MiniLM-L6-v2).")] = None,
+    cache_dir: Annotated[Path | None, typer.Option(
+        help="Embedding cache folder (default: $DVTA_CACHE_DIR/text or ~/.cache/dvta/text).")] = None,
+    out: Annotated[Path | None, typer.Option(
+        "--out", "-o", help="Also save the [C, 2, D] text tensor (.safetensors or .npz).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Encode the labels into the [C, 2, D] text tensor (name, context); only uncached texts hit the model.
+
+    Examples:
+
+      dvta labels encode
+
+      dvta labels encode -f my-labels.yaml --text-model ./models/my-sbert -o text.safetensors
+    """
+    from dvta_live.labels.encoder import get_encoder
+
+    path = _path(file)
+    labels = load_labels(path)
+    spec = text_model if text_model is not None else labels.text_model
+    start = time.perf_counter()
+    with err_console.status("encoding"):
+        encoder = get_encoder(spec, base_dir=None if text_model is not None else path.parent,
+                              cache_dir=cache_dir)
+        before = encoder.stats.encoded
+        tensor = encoder.encode_labels(labels)
+    seconds = time.perf_counter() - start
+    encoded = encoder.stats.encoded - before
+    texts = len(labels) + sum(len(a.context) for a in labels.actions)
+    if out is not None:
+        save_text_tensor(tensor, out)
+    summary = {"file": str(path), "classes": tensor.num_classes, "dim": tensor.dim, "model": tensor.model,
+               "texts": texts, "encoded": encoded, "cached": texts - encoded, "seconds": round(seconds, 3),
+               "cache": str(encoder.cache.folder) if encoder.cache.folder else None, "out": str(out) if out else None}
+    if as_json:
+        console.print_json(json.dumps(summary))
+        return
+    console.print(f"[green]encoded[/] {escape(str(path))}: [{tensor.num_classes}, 2, {tensor.dim}] with "
+                  f"{escape(tensor.model)}; {encoded} of {texts} texts sent to the model, "
+                  f"{texts - encoded} from the cache ({seconds:.2f} s)")
+    if encoder.cache.warning:
+        err_console.print(f"[yellow]warning:[/] {escape(encoder.cache.warning)}")
+    if out is not None:
+        console.print(f"wrote {escape(str(out))}")
+
+
+def save_text_tensor(tensor: object, out: Path) -> None:
+    """Write a TextTensor: .safetensors (names and model in the metadata) or .npz."""
+    from dvta_live.labels.schema import TextTensor
+
+    assert isinstance(tensor, TextTensor)
+    suffix = out.suffix.lower()
+    if suffix == ".safetensors":
+        from safetensors.numpy import save_file
+
+        save_file({"embeddings": tensor.embeddings.copy()}, str(out),
+                  metadata={"names": json.dumps(list(tensor.names)), "model": tensor.model})
+    elif suffix == ".npz":
+        import numpy as np
+
+        np.savez(out, embeddings=tensor.embeddings, names=np.array(tensor.names), model=np.array(tensor.model))
+    else:
+        raise UserError("unknown output type", out, "use a .safetensors or .npz file name")
+
+
+@app.command()
+def add(
+    name: Annotated[str, typer.Argument(help="The action name, e.g. \"wave with the left hand\".")],
+    context: Annotated[list[str], typer.Option(
+        "--context", "-c", help="A sentence on the body movement; repeat for several.")],
+    alias: Annotated[list[str] | None, typer.Option(
+        "--alias", "-a", help="Another name for the action; repeatable.")] = None,
+    file: FileOpt = None,
+) -> None:
+    """Append an action; the rest of the file (comments included) is kept byte-for-byte.
+
+    Examples:
+
+      dvta labels add "wave with the left hand" -c "The person raises the left arm and waves the open hand." -f my.yaml
+
+      dvta labels add "drink water" -c "A person lifts a cup to the mouth." -c "They tilt the head back." -f my.yaml
+    """
+    from dvta_live.labels.edit import add_action
+
+    path = _path(file)
+    result = add_action(path, name, context, alias or [])
+    console.print(f"[green]added[/] {escape(result.action.name)} at line {result.action.line} of "
+                  f"{escape(str(path))} ({len(result.labels)} actions)")
+
+
+@app.command()
+def remove(
+    name: Annotated[str, typer.Argument(help="The action name or one of its aliases (case-insensitive).")],
+    file: FileOpt = None,
+) -> None:
+    """Remove an action; the rest of the file (comments included) is kept byte-for-byte.
+
+    Examples:
+
+      dvta labels remove "wave with the left hand" -f my-labels.yaml
+    """
+    from dvta_live.labels.edit import remove_action
+
+    path = _path(file)
+    result = remove_action(path, name)
+    console.print(f"[green]removed[/] {escape(result.action.name)} from {escape(str(path))} "
+                  f"({len(result.labels)} actions left)")
+
+
+@app.command()
+def init(
+    dest: Annotated[Path, typer.Argument(help="The new labels file to create.")],
+    source: Annotated[str, typer.Option(
+        "--from", help=f"A bundled file ({', '.join(bundled_labels())}) or any labels file to copy.")] = DEFAULT_BUNDLED,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite DEST if it exists.")] = False,
+) -> None:
+    """Start your own labels file from a bundled one (the bundled files are read-only).
+
+    Examples:
+
+      dvta labels init my-labels.yaml
+
+      dvta labels init my-ntu.yaml --from ntu120
+    """
+    from dvta_live.labels.edit import init_labels
+
+    path = init_labels(dest, source, force=force)
+    labels = load_labels(path)
+    console.print(f"[green]created[/] {escape(str(path))} with {len(labels)} actions; edit it, or "
+                  f"dvta labels add NAME -c TEXT -f {escape(str(path))}")

@@ -1,0 +1,64 @@
+"""The `dvta` entry point as a user runs it: help, doctor, and bad input as one clear line."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import shared_path
+
+
+def run_dvta(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "dvta_live", *args], capture_output=True, text=True,
+                          cwd=cwd, timeout=300, env={**os.environ, "COLUMNS": "200",
+                                                     "HF_HUB_OFFLINE": "1"})
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess[str], *needles: str) -> None:
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr + result.stdout
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) >= 1 and lines[0].startswith("error:"), result.stderr
+    text = " ".join(lines)  # rich may wrap one long line
+    for needle in needles:
+        assert needle in text, (needle, result.stderr)
+
+
+def test_help_lists_commands() -> None:
+    result = run_dvta("--help")
+    assert result.returncode == 0
+    for command in ("doctor", "data"):
+        assert command in result.stdout
+
+
+def test_doctor_json_reports_this_machine() -> None:
+    result = run_dvta("doctor", "--json")
+    assert result.returncode == 0, result.stderr
+    checks = {c["name"]: c for c in json.loads(result.stdout)}
+    assert checks["NumPy"]["ok"] and checks["PyTorch"]["ok"] and checks["ONNX Runtime"]["ok"]
+    trt = checks["TensorRT"]
+    # Either it imports, or it says how to get it.
+    assert trt["ok"] or "tensorrt" in trt["fix"]
+
+
+def test_truncated_skeleton_is_one_clear_line(tmp_path: Path) -> None:
+    sample = shared_path("data", "ntu", "S001C001P001R001A001.skeleton")
+    broken = tmp_path / "S001C001P001R001A001.skeleton"
+    broken.write_text(sample.read_text()[:5000])
+    assert_one_line_error(run_dvta("data", "inspect", str(broken)), str(broken))
+
+
+def test_empty_file_is_one_clear_line(tmp_path: Path) -> None:
+    empty = tmp_path / "S001C001P001R001A001.skeleton"
+    empty.write_text("")
+    assert_one_line_error(run_dvta("data", "inspect", str(empty)), str(empty))
+
+
+def test_unknown_folder_is_one_clear_line(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("not skeletons")
+    assert_one_line_error(run_dvta("data", "inspect", str(tmp_path)), str(tmp_path))
+    missing = tmp_path / "does-not-exist"
+    assert_one_line_error(run_dvta("data", "inspect", str(missing)), str(missing))
