@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -12,6 +12,9 @@ from rich.table import Table
 
 from dvta_live.console import console, err_console
 from dvta_live.errors import UserError
+
+if TYPE_CHECKING:
+    from dvta_live.skeleton.summary import DatasetSummary
 
 app = typer.Typer(
     name="dvta",
@@ -87,26 +90,53 @@ def data_inspect(
     _print_summary(summary)
 
 
-def _print_summary(summary) -> None:  # type: ignore[no-untyped-def]
-    info = summary.to_dict()
-    table = Table(title=f"{escape(str(info['name']))}", show_header=False)
-    table.add_column("what")
+def _print_summary(summary: DatasetSummary) -> None:
+    table = Table(title=escape(summary.name), show_header=False)
+    table.add_column("what", style="bold")
     table.add_column("value")
-    for key, value in info.items():
-        if key in ("name", "class_counts", "notes"):
-            continue
-        table.add_row(key.replace("_", " "), escape(str(value)))
+    table.add_row("sequences", str(summary.num_sequences))
+    table.add_row("classes", str(summary.num_classes))
+    if summary.unlabelled:
+        table.add_row("unlabelled", str(summary.unlabelled))
+    table.add_row("frames per sequence", f"min {summary.frames_min}, median {summary.frames_median:g}, "
+                  f"mean {summary.frames_mean:.1f}, max {summary.frames_max} (total {summary.total_frames})")
+    table.add_row("bodies per sequence", ", ".join(f"{k}: {v}" for k, v in summary.body_counts))
+    if summary.fps:
+        table.add_row("frame rate", ", ".join(f"{f:g} fps" for f in summary.fps))
+    if summary.subjects:
+        table.add_row("subjects", f"{len(summary.subjects)} ({_ids(summary.subjects)})")
+    if summary.empty_sequences:
+        table.add_row("empty (all-zero)", escape(", ".join(summary.empty_sequences[:10])
+                                                 + (" ..." if len(summary.empty_sequences) > 10 else "")))
     console.print(table)
-    counts = info.get("class_counts") or {}
-    if counts:
+    if summary.class_counts:
         per_class = Table(title="sequences per class")
+        per_class.add_column("id", justify="right")
         per_class.add_column("class")
         per_class.add_column("count", justify="right")
-        for name, count in counts.items():
-            per_class.add_row(escape(str(name)), str(count))
+        for index, (name, count) in enumerate(summary.class_counts):
+            if count:
+                per_class.add_row(str(index), escape(name), str(count))
         console.print(per_class)
-    for note in info.get("notes") or ():
-        console.print(f"[yellow]note:[/] {escape(str(note))}")
+        missing = sum(1 for _, count in summary.class_counts if not count)
+        if missing:
+            console.print(f"{missing} of the {summary.num_classes} classes have no sequences here")
+    for note in summary.notes:
+        console.print(f"[yellow]note:[/] {escape(note)}")
+
+
+def _ids(ids: tuple[int, ...]) -> str:
+    """1,2,3,5 -> '1-3, 5'."""
+    runs: list[str] = []
+    start = prev = ids[0]
+    for i in (*ids[1:], None):
+        if i is not None and i == prev + 1:
+            prev = i
+            continue
+        runs.append(str(start) if start == prev else f"{start}-{prev}")
+        if i is not None:
+            start = prev = i
+    return ", ".join(runs)
 
 
 @data_app.command("convert")

@@ -62,3 +62,15 @@ def test_unknown_folder_is_one_clear_line(tmp_path: Path) -> None:
     assert_one_line_error(run_dvta("data", "inspect", str(tmp_path)), str(tmp_path))
     missing = tmp_path / "does-not-exist"
     assert_one_line_error(run_dvta("data", "inspect", str(missing)), str(missing))
+
+
+def test_convert_then_inspect_round_trip(tmp_path: Path) -> None:
+    source = shared_path("data", "utd-mhad")
+    out = tmp_path / "utd.dvta.safetensors"
+    converted = run_dvta("data", "convert", str(source), "--out", str(out))
+    assert converted.returncode == 0, converted.stderr
+    inspected = run_dvta("data", "inspect", str(out), "--json")
+    assert inspected.returncode == 0, inspected.stderr
+    summary = json.loads(inspected.stdout)
+    assert (summary["num_sequences"], summary["num_classes"]) == (861, 27)
+    assert summary["subjects"] == list(range(1, 9))
