@@ -37,6 +37,16 @@ data_app = typer.Typer(
 app.add_typer(data_app, name="data")
 
 
+def _mount_subcommands() -> None:
+    # Sub-apps live beside their features; importing them is cheap (no torch or text model at import).
+    from dvta_live.labels.commands import app as labels_app
+
+    app.add_typer(labels_app, name="labels")
+
+
+_mount_subcommands()
+
+
 @app.command()
 def doctor(
     as_json: Annotated[bool, typer.Option("--json", help="Print the checks as JSON.")] = False,

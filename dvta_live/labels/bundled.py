@@ -25,7 +25,8 @@ def bundled_labels_path(name: str = DEFAULT_BUNDLED) -> Path:
     """The path of one bundled labels file ("everyday" or "ntu120")."""
     found = bundled_labels()
     if name not in found:
-        raise UserError(f"no bundled labels file {name!r}", fix=f"choose one of: {', '.join(found) or 'none'}")
+        raise UserError(f"no bundled labels file {name!r}",
+                        fix=f"choose one of: {', '.join(found) or 'none'}")
     return found[name]
 
 

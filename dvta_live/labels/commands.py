@@ -64,8 +64,8 @@ def list_(
     if as_json:
         console.print_json(json.dumps({
             "file": str(path), "text_model": labels.text_model,
-            "actions": [{"name": a.name, "context": list(a.context), "aliases": list(a.aliases), "line": a.line}
-                        for a in labels.actions],
+            "actions": [{"name": a.name, "context": list(a.context), "aliases": list(a.aliases),
+                         "line": a.line} for a in labels.actions],
         }))
         return
     table = Table(title=f"{escape(str(path))}: {len(labels)} actions", title_justify="left")
@@ -93,10 +93,13 @@ def check(file: FileOpt = None) -> None:
     """
     path = _path(file)
     problems = check_labels(read_text(path))
-    if problems:
-        for p in problems[1:]:  # the first one becomes the error line; list the rest above it
-            err_console.print(f"[yellow]{escape(str(path))}:[/] {escape(str(p))}")
+    if len(problems) == 1:
         raise LabelsError(path, problems)
+    if problems:
+        for p in problems:
+            err_console.print(f"[yellow]{escape(str(path))}:[/] {escape(str(p))}")
+        raise UserError(f"{len(problems)} problems (listed above); the first is on line {problems[0].line}",
+                        path)
     labels = load_labels(path)
     console.print(f"[green]ok[/] {escape(str(path))}: {len(labels)} actions, "
                   f"text model {escape(labels.text_model or 'all-MiniLM-L6-v2 (default)')}")
@@ -125,6 +128,8 @@ def encode(
     from dvta_live.labels.encoder import get_encoder
 
     path = _path(file)
+    if out is not None and out.suffix.lower() not in (".safetensors", ".npz"):
+        raise UserError("unknown output type", out, "use a .safetensors or .npz file name")
     labels = load_labels(path)
     spec = text_model if text_model is not None else labels.text_model
     start = time.perf_counter()
@@ -137,10 +142,11 @@ def encode(
     encoded = encoder.stats.encoded - before
     texts = len(labels) + sum(len(a.context) for a in labels.actions)
     if out is not None:
-        save_text_tensor(tensor, out)
+        tensor.save(out)
     summary = {"file": str(path), "classes": tensor.num_classes, "dim": tensor.dim, "model": tensor.model,
                "texts": texts, "encoded": encoded, "cached": texts - encoded, "seconds": round(seconds, 3),
-               "cache": str(encoder.cache.folder) if encoder.cache.folder else None, "out": str(out) if out else None}
+               "cache": str(encoder.cache.folder) if encoder.cache.folder else None,
+               "out": str(out) if out else None}
     if as_json:
         console.print_json(json.dumps(summary))
         return
@@ -151,25 +157,6 @@ def encode(
         err_console.print(f"[yellow]warning:[/] {escape(encoder.cache.warning)}")
     if out is not None:
         console.print(f"wrote {escape(str(out))}")
-
-
-def save_text_tensor(tensor: object, out: Path) -> None:
-    """Write a TextTensor: .safetensors (names and model in the metadata) or .npz."""
-    from dvta_live.labels.schema import TextTensor
-
-    assert isinstance(tensor, TextTensor)
-    suffix = out.suffix.lower()
-    if suffix == ".safetensors":
-        from safetensors.numpy import save_file
-
-        save_file({"embeddings": tensor.embeddings.copy()}, str(out),
-                  metadata={"names": json.dumps(list(tensor.names)), "model": tensor.model})
-    elif suffix == ".npz":
-        import numpy as np
-
-        np.savez(out, embeddings=tensor.embeddings, names=np.array(tensor.names), model=np.array(tensor.model))
-    else:
-        raise UserError("unknown output type", out, "use a .safetensors or .npz file name")
 
 
 @app.command()
@@ -185,9 +172,9 @@ def add(
 
     Examples:
 
-      dvta labels add "wave with the left hand" -c "The person raises the left arm and waves the open hand." -f my.yaml
+      dvta labels add "wave with the left hand" -c "The left arm rises and the hand waves." -f my.yaml
 
-      dvta labels add "drink water" -c "A person lifts a cup to the mouth." -c "They tilt the head back." -f my.yaml
+      dvta labels add "drink water" -c "A cup goes to the mouth." -c "The head tilts back." -f my.yaml
     """
     from dvta_live.labels.edit import add_action
 
@@ -220,7 +207,8 @@ def remove(
 def init(
     dest: Annotated[Path, typer.Argument(help="The new labels file to create.")],
     source: Annotated[str, typer.Option(
-        "--from", help=f"A bundled file ({', '.join(bundled_labels())}) or any labels file to copy.")] = DEFAULT_BUNDLED,
+        "--from", help=f"A bundled file ({', '.join(bundled_labels())}) or any labels file to copy.",
+    )] = DEFAULT_BUNDLED,
     force: Annotated[bool, typer.Option("--force", help="Overwrite DEST if it exists.")] = False,
 ) -> None:
     """Start your own labels file from a bundled one (the bundled files are read-only).

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import difflib
 import io
+import itertools
 import os
 import re
 import stat
@@ -33,7 +34,8 @@ from dvta_live.labels.bundled import bundled_labels_path, is_bundled
 from dvta_live.labels.loader import parse_labels
 from dvta_live.labels.schema import Action, Labels, name_key
 
-_ODD_BREAKS = re.compile("\r(?!\n)|[\x85\u2028\u2029]")  # line breaks YAML counts but str.split('\n') does not
+# Line breaks that YAML counts but str.split("\n") does not: with any of them, fall back to a full dump.
+_ODD_BREAKS = re.compile("\r(?!\n)|[\x85\u2028\u2029]")
 
 
 @dataclass(frozen=True)
@@ -148,7 +150,7 @@ def _item_spans(text: str) -> list[tuple[int, int, int, int]] | None:
         else:
             return None
         spans.append((first, _last_line(item), dash, col))
-    for (_, end, _, _), (start, _, _, _) in zip(spans, spans[1:]):
+    for (_, end, _, _), (start, _, _, _) in itertools.pairwise(spans):
         if end >= start:
             return None
     return spans
@@ -189,7 +191,8 @@ def _check_names(labels: Labels, name: str, aliases: Sequence[str], path: Path) 
         raise UserError("an alias repeats the name or another alias", path, "drop the repeat")
 
 
-def add_action(path: str | Path, name: str, context: Sequence[str], aliases: Sequence[str] = ()) -> EditResult:
+def add_action(path: str | Path, name: str, context: Sequence[str],
+               aliases: Sequence[str] = ()) -> EditResult:
     """Append an action to a labels file, keeping every other byte of the file as it was."""
     p = Path(path)
     text = _read_for_edit(p)
@@ -212,7 +215,8 @@ def add_action(path: str | Path, name: str, context: Sequence[str], aliases: Seq
         nl = _newline(text)
         lines = text.split("\n")
         _, last, dash, key_col = spans[-1]
-        new = [" " * dash + "-" + " " * (key_col - dash - 1) + body[0]] + [" " * key_col + b for b in body[1:]]
+        new = [" " * dash + "-" + " " * (key_col - dash - 1) + body[0]]
+        new += [" " * key_col + b for b in body[1:]]
         cr = "\r" if nl == "\r\n" else ""
         if last == len(lines) - 1:  # no newline after the last item: the new one ends the file the same way
             lines[last] += cr
@@ -248,8 +252,9 @@ def remove_action(path: str | Path, name: str) -> EditResult:
     action = labels.find(name)
     if action is None:
         close = difflib.get_close_matches(name_key(name), [name_key(n) for n in labels.names], n=1)
-        hint = f"did you mean \"{labels.names[[name_key(n) for n in labels.names].index(close[0])]}\"?" if close \
-            else "see the names: dvta labels list"
+        keys = [name_key(n) for n in labels.names]
+        hint = (f"did you mean \"{labels.names[keys.index(close[0])]}\"?" if close
+                else "see the names: dvta labels list")
         raise UserError(f"no action `{name}`", p, hint)
     if len(labels.actions) == 1:
         raise UserError(f"`{action.name}` is the only action; a labels file needs at least one", p,
@@ -288,7 +293,9 @@ def init_labels(dest: str | Path, source: str = "everyday", *, force: bool = Fal
         raise UserError("is a folder", d, "give a file name such as my-labels.yaml")
     if not d.parent.is_dir():
         raise UserError("the folder does not exist", d.parent, "create it first")
-    text = src.read_bytes().decode("utf-8")
+    if not src.is_file():
+        raise UserError("no such labels file", src, "name a bundled file (everyday, ntu120) or a .yaml file")
+    text = src.read_bytes().decode("utf-8")  # bytes: keep the source's line endings
     parse_labels(text, src)
     write_atomic(d, text)
     return d

@@ -129,7 +129,8 @@ def _load(ref: ModelRef, device: str | None) -> Any:
     except Exception as exc:  # noqa: BLE001 - any load failure becomes one clear line
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise UserError(f"cannot load text model {ref.name!r}: {reason[:200]}",
-                        fix=f"use a local model folder or the packaged {DEFAULT_MODEL} (works offline)") from None
+                        fix=f"use a local model folder or the packaged {DEFAULT_MODEL} (works offline)",
+                        ) from None
     finally:
         if bars_were_on:
             hf_logging.enable_progress_bar()
@@ -154,7 +155,8 @@ class TextEncoder:
     """Texts -> unit vectors for one model, through the cache; the model loads on the first miss."""
 
     def __init__(self, model: str | ModelRef | None = None, *, base_dir: str | Path | None = None,
-                 cache_dir: str | Path | None = None, disk_cache: bool = True, device: str | None = None) -> None:
+                 cache_dir: str | Path | None = None, disk_cache: bool = True,
+                 device: str | None = None) -> None:
         self.ref = model if isinstance(model, ModelRef) else resolve_model(model, base_dir)
         self.device = device
         self.cache = EmbeddingCache(self.ref.cache_key, cache_dir, disk=disk_cache)
@@ -212,7 +214,8 @@ class TextEncoder:
     def encode_labels(self, labels: Labels) -> TextTensor:
         """The [C, 2, D] text tensor: [:, 0] the name, [:, 1] the context (sentences mean-pooled, unit)."""
         if not labels.actions:
-            raise UserError("no actions to encode", labels.path, "add one: dvta labels add NAME --context TEXT")
+            raise UserError("no actions to encode", labels.path,
+                            "add one: dvta labels add NAME --context TEXT")
         names = [a.name for a in labels.actions]
         sentences = [s for a in labels.actions for s in a.context]
         vecs = self.encode_texts(names + sentences)
@@ -234,7 +237,7 @@ _ENCODERS_LOCK = threading.Lock()
 
 def get_encoder(model: str | None = None, *, base_dir: str | Path | None = None,
                 cache_dir: str | Path | None = None, device: str | None = None) -> TextEncoder:
-    """A shared encoder per (model, cache folder, device), so its in-memory cache lives as long as the process."""
+    """One shared encoder per (model, cache folder, device): its memory cache lives as long as the process."""
     ref = resolve_model(model, base_dir)
     root = Path(cache_dir) if cache_dir is not None else default_cache_root()  # read the env var now
     key = (ref.cache_key, str(root.resolve()), device)

@@ -26,6 +26,7 @@ from dvta_live.labels.schema import Action, Labels, name_key
 TOP_KEYS = ("text_model", "actions")
 ACTION_KEYS = ("name", "context", "aliases")
 EXAMPLE_ACTION = "- name: clap / context: The person claps both hands in front of the chest."
+ADD_ITEMS = f"add items like {EXAMPLE_ACTION}"
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,7 @@ class LabelsError(UserError):
     def __init__(self, path: str | Path | None, problems: list[Problem]) -> None:
         first = problems[0]
         where = f"line {first.line}: " if first.line else ""
-        more = f"; and {len(problems) - 1} more problem(s), see `dvta labels check`" if len(problems) > 1 else ""
+        more = f"; and {len(problems) - 1} more problem(s), see `dvta labels check`" if problems[1:] else ""
         super().__init__(f"{where}{first.message}{more}", path, first.fix)
         self.line = first.line
         self.problems = tuple(problems)
@@ -78,7 +79,7 @@ def _syntax_problem(exc: MarkedYAMLError) -> Problem:
     line = mark.line + 1 if mark is not None else 0
     problem = str(exc.problem or exc.context or "invalid YAML")
     fix = "check the indentation and quoting on that line"
-    if "\\t" in problem or "'\\t'" in problem or "\t" in problem:
+    if "\\t" in problem or "\t" in problem:
         fix = "indent with spaces, not tabs"
     elif "mapping values are not allowed" in problem:
         fix = "quote text that contains ': ', e.g. context: \"The person: ...\""
@@ -109,7 +110,8 @@ def read_text(path: str | Path) -> str:
     try:
         return p.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise UserError("no such labels file", p, "check the path, or start one: dvta labels init FILE") from None
+        raise UserError("no such labels file", p,
+                        "check the path, or start one: dvta labels init FILE") from None
     except IsADirectoryError:
         raise UserError("is a folder, not a labels file", p, "pass a .yaml file") from None
     except UnicodeDecodeError as exc:
@@ -129,7 +131,8 @@ def load_document(text: str) -> Any:
     return _yaml().load(text)
 
 
-def _parse(text: str, *, allow_empty: bool, path: str | Path | None = None) -> tuple[Labels | None, list[Problem]]:
+def _parse(text: str, *, allow_empty: bool,
+           path: str | Path | None = None) -> tuple[Labels | None, list[Problem]]:
     try:
         doc = _yaml().load(text)
     except MarkedYAMLError as exc:
@@ -138,7 +141,8 @@ def _parse(text: str, *, allow_empty: bool, path: str | Path | None = None) -> t
         return None, [Problem(0, f"YAML error: {exc}")]
     problems: list[Problem] = []
     if doc is None:
-        return None, [Problem(0, "the file is empty", f"start with `actions:` and items like {EXAMPLE_ACTION}")]
+        return None, [Problem(0, "the file is empty",
+                              f"start with `actions:` and items like {EXAMPLE_ACTION}")]
     if not isinstance(doc, CommentedMap):
         return None, [Problem(1, f"the file must be a mapping with an `actions:` list, not {_kind(doc)}",
                               "start the file with `actions:`")]
@@ -162,18 +166,19 @@ def _parse(text: str, *, allow_empty: bool, path: str | Path | None = None) -> t
         actions_line = doc.lc.key("actions")[0] + 1
         if seq is None:
             if not allow_empty:
-                problems.append(Problem(actions_line, "`actions:` is empty", f"add items like {EXAMPLE_ACTION}"))
+                problems.append(Problem(actions_line, "`actions:` is empty", ADD_ITEMS))
         elif not isinstance(seq, CommentedSeq):
             problems.append(Problem(actions_line, f"`actions` must be a list of actions, not {_kind(seq)}",
                                     "write each action on its own `- name: ...` item"))
         else:
             if len(seq) == 0 and not allow_empty:
-                problems.append(Problem(actions_line, "`actions:` is empty", f"add items like {EXAMPLE_ACTION}"))
+                problems.append(Problem(actions_line, "`actions:` is empty", ADD_ITEMS))
+            named: list[Action] = []  # every item with a usable name, even if its context is bad
             for i, item in enumerate(seq):
-                action = _parse_action(seq, i, item, problems)
+                action = _parse_action(seq, i, item, problems, named)
                 if action is not None:
                     actions.append(action)
-            _check_duplicates(actions, problems)
+            _check_duplicates(named, problems)
 
     problems.sort(key=lambda p: p.line)
     if problems:
@@ -202,7 +207,8 @@ def _text_list(value: Any, field_name: str, action: str, problems: list[Problem]
     if isinstance(value, CommentedSeq):
         if len(value) == 0:
             problems.append(Problem(line, f"{field_name} of `{action}` is an empty list",
-                                    "add at least one sentence" if field_name == "context" else "delete the line"))
+                                    "add at least one sentence" if field_name == "context"
+                                    else "delete the line"))
             return None
         out: list[str] = []
         ok = True
@@ -224,16 +230,19 @@ def _text_list(value: Any, field_name: str, action: str, problems: list[Problem]
                                 "write a sentence on the body movement" if field_name == "context" else
                                 "delete the line"))
         return None
-    problems.append(Problem(line, f"{field_name} of `{action}` must be text or a list of texts, not {_kind(value)}",
+    problems.append(Problem(line, f"{field_name} of `{action}` must be text or a list of texts, "
+                            f"not {_kind(value)}",
                             "quote it" if isinstance(value, (bool, int, float)) else
                             "write one sentence, or a list: [first sentence., second sentence.]"))
     return None
 
 
-def _parse_action(seq: CommentedSeq, i: int, item: Any, problems: list[Problem]) -> Action | None:
+def _parse_action(seq: CommentedSeq, i: int, item: Any, problems: list[Problem],
+                  named: list[Action]) -> Action | None:
     line = seq.lc.item(i)[0] + 1
     if not isinstance(item, CommentedMap):
-        problems.append(Problem(line, f"action {i + 1} must be a mapping with name and context, not {_kind(item)}",
+        problems.append(Problem(line, f"action {i + 1} must be a mapping with name and context, "
+                                f"not {_kind(item)}",
                                 f"write it as {EXAMPLE_ACTION}"))
         return None
     bad = False
@@ -249,24 +258,27 @@ def _parse_action(seq: CommentedSeq, i: int, item: Any, problems: list[Problem])
         problems.append(Problem(line, f"action {i + 1} has no name", "add `name: <what the person does>`"))
         return None
     if name is not None and not isinstance(name, str):
-        problems.append(Problem(name_line, f"name of action {i + 1} must be text, not {_kind(name)}", "quote it"))
+        problems.append(Problem(name_line, f"name of action {i + 1} must be text, not {_kind(name)}",
+                                "quote it"))
         return None
     if name is None or not name.strip():
         problems.append(Problem(name_line, f"name of action {i + 1} is empty", "write what the person does"))
         return None
     name = name.strip()
-    if "context" not in item:
-        problems.append(Problem(line, f"action `{name}` has no context",
-                                "add `context: <one or two sentences on the body movement>`"))
-        return None
-    ctx_line = item.lc.key("context")[0] + 1
-    context = _text_list(item["context"], "context", name, problems, ctx_line)
     aliases: tuple[str, ...] | None = ()
     if "aliases" in item:
         aliases = _text_list(item["aliases"], "aliases", name, problems, item.lc.key("aliases")[0] + 1)
+    context: tuple[str, ...] | None = None
+    if "context" not in item:
+        problems.append(Problem(line, f"action `{name}` has no context",
+                                "add `context: <one or two sentences on the body movement>`"))
+    else:
+        context = _text_list(item["context"], "context", name, problems, item.lc.key("context")[0] + 1)
+    action = Action(name, context or (), aliases or (), line)
+    named.append(action)  # duplicates are worth reporting even when something else is wrong too
     if context is None or aliases is None or bad:
         return None
-    return Action(name, context, aliases, line)
+    return action
 
 
 def _check_duplicates(actions: list[Action], problems: list[Problem]) -> None:
@@ -283,8 +295,8 @@ def _check_duplicates(actions: list[Action], problems: list[Problem]) -> None:
             first = seen.get(key)
             if first is not None:
                 what = "duplicate action name" if label == action.name else "alias"
-                problems.append(Problem(action.line, f"{what} `{label}` (already used by `{first.name}` at line "
-                                        f"{first.line}; names are compared ignoring case and spaces)",
+                problems.append(Problem(action.line, f"{what} `{label}` (already used by `{first.name}` at "
+                                        f"line {first.line}; names are compared ignoring case and spaces)",
                                         "rename one of them or remove the duplicate"))
             else:
                 seen[key] = action

@@ -16,11 +16,12 @@ import numpy as np
 _SPACES = re.compile(r"\s+")
 # Curly quotes and dashes a user cannot easily type in a shell (NTU uses "person’s"); fold them so
 # `dvta labels remove "grab other person's stuff"` finds the entry.
-_FOLD = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-", "\u2014": "-"})
+_FOLD = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"',
+                       "\u2013": "-", "\u2014": "-"})
 
 
 def name_key(name: str) -> str:
-    """The identity of an action name: case-, space- and quote-insensitive ("Drink  Water" == "drink water")."""
+    """An action name's identity, ignoring case, spaces, curly quotes ("Drink  Water" = "drink water")."""
     text = unicodedata.normalize("NFKC", name).translate(_FOLD)
     return _SPACES.sub(" ", text).strip().casefold()
 
@@ -92,6 +93,41 @@ class TextTensor:
     @property
     def num_classes(self) -> int:
         return len(self.names)
+
+    def save(self, path: str | Path) -> Path:
+        """Write to .safetensors (names and model in the metadata) or .npz; returns the path."""
+        p = Path(path)
+        if p.suffix.lower() == ".safetensors":
+            import json
+
+            from safetensors.numpy import save_file
+
+            save_file({"embeddings": np.ascontiguousarray(self.embeddings)}, str(p),
+                      metadata={"names": json.dumps(list(self.names)), "model": self.model})
+        elif p.suffix.lower() == ".npz":
+            np.savez(p, embeddings=self.embeddings, names=np.array(self.names), model=np.array(self.model))
+        else:
+            raise ValueError(f"{p}: use a .safetensors or .npz file name")
+        return p
+
+    @classmethod
+    def load(cls, path: str | Path) -> TextTensor:
+        """Read a file written by `save`."""
+        p = Path(path)
+        if p.suffix.lower() == ".safetensors":
+            import json
+
+            from safetensors import safe_open
+
+            with safe_open(str(p), framework="numpy") as fh:
+                meta = fh.metadata() or {}
+                emb = fh.get_tensor("embeddings")
+            names, model = tuple(json.loads(meta["names"])), meta["model"]
+        else:
+            with np.load(p) as data:
+                emb, model = data["embeddings"], str(data["model"])
+                names = tuple(str(n) for n in data["names"])
+        return cls(names, emb, model, int(emb.shape[2]), p)
 
     def index(self, name: str) -> int:
         """Row of the action called `name` (case/space-insensitive); ValueError when absent."""

@@ -19,6 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import numpy as np
+
 from dvta_live.errors import UserError
 from dvta_live.labels.encoder import TextEncoder, get_encoder
 from dvta_live.labels.loader import parse_labels, read_text
@@ -38,7 +40,8 @@ class LabelsState:
     @property
     def status(self) -> str:
         """One line for the live display."""
-        name = Path(self.text.model).name if "/" in self.text.model or os.sep in self.text.model else self.text.model
+        model = self.text.model
+        name = Path(model).name if "/" in model or os.sep in model else model
         good = f"{len(self.labels)} actions, {name}"
         if self.error:
             return f"labels edit rejected, keeping {good}: {self.error}"
@@ -52,8 +55,9 @@ class LabelsWatcher:
     read `state` (or `text`) whenever needed.
     """
 
-    def __init__(self, path: str | Path, *, text_model: str | None = None, cache_dir: str | Path | None = None,
-                 device: str | None = None, expected_dim: int | None = None, min_interval: float = 0.2,
+    def __init__(self, path: str | Path, *, text_model: str | None = None,
+                 cache_dir: str | Path | None = None, device: str | None = None,
+                 expected_dim: int | None = None, min_interval: float = 0.2,
                  on_change: Callable[[LabelsState], None] | None = None) -> None:
         self.path = Path(path)
         self.text_model = text_model  # overrides the file's text_model when given
@@ -115,12 +119,14 @@ class LabelsWatcher:
         tensor = self._encoder(labels).encode_labels(labels)
         if self.expected_dim is not None and tensor.dim != self.expected_dim:
             raise UserError(f"text model {tensor.model} gives {tensor.dim}-d embeddings; the model expects "
-                            f"{self.expected_dim}", self.path, "use the text model the DVTA head was trained with")
+                            f"{self.expected_dim}", self.path,
+                            "use the text model the DVTA head was trained with")
         return tensor
 
     def poll(self, force: bool = False) -> bool:
-        """Reload if the file changed; True when a new text tensor was swapped in. Never raises for a bad
-        edit (the error goes to `state.error`)."""
+        """Reload if the file changed; True when a new text tensor was swapped in (an edit that leaves the
+        tensor as it was, e.g. a comment, updates `labels` and clears the error but returns False).
+        Never raises for a bad edit (the error goes to `state.error`)."""
         now = time.monotonic()
         if not force and now - self._last_check < self.min_interval:
             return False  # the every-frame case: one clock read
@@ -135,15 +141,17 @@ class LabelsWatcher:
             now = time.monotonic()
             if not force and st == self._stat and now - self._last_hash < self.rehash_interval:
                 return False
-            self._last_hash = now  # unchanged stat: still re-hash now and then (same-size edit in the same tick)
+            # An unchanged stat still gets a re-hash now and then: a same-size edit within one mtime tick.
+            self._last_hash = now
             if st is None:
                 self._set_error(f"{self.path}: file is missing (deleted or being replaced)")
-                self._stat = None
+                self._stat, self._digest = None, None  # whatever comes back gets a full look
                 return False
             try:
                 text = read_text(self.path)
             except UserError as exc:
                 self._set_error(str(exc))
+                self._digest = None
                 return False
             if self._stat_now() != st:
                 return False  # still being written: look again at the next poll
@@ -159,6 +167,10 @@ class LabelsWatcher:
                 self._set_error(str(exc))
                 return False
             old = self._state
+            if _same(tensor, old.text):
+                # A comment or layout edit, or a revert: same tensor, so consumers need not rebuild anything.
+                self._state = LabelsState(labels, old.text, old.generation, None, old.loaded_at)
+                return False
             self._state = LabelsState(labels, tensor, old.generation + 1, None, time.time())
         finally:
             self._lock.release()
@@ -195,11 +207,15 @@ class LabelsWatcher:
             self._thread.join(timeout=5)
             self._thread = None
 
-    def __enter__(self) -> LabelsWatcher:
+    def __enter__(self) -> LabelsWatcher:  # noqa: PYI034 - Self needs Python 3.11
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def _same(a: TextTensor, b: TextTensor) -> bool:
+    return a.names == b.names and a.model == b.model and np.array_equal(a.embeddings, b.embeddings)
 
 
 def _hash(text: str) -> bytes:
