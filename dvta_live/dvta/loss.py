@@ -16,7 +16,10 @@ TARGET_SCALE = 10.0  # the released KLLoss multiplies the 0/1 ground truth by 10
 
 
 def positive_matrix(labels: Tensor) -> Tensor:
-    """[B] class ids -> float [B, B], 1 where samples i and j share a class (released ``create_ground_truth_matrix``)."""
+    """[B] class ids -> float [B, B], 1 where samples i and j share a class.
+
+    The released ``create_ground_truth_matrix``.
+    """
     return (labels.unsqueeze(1) == labels.unsqueeze(0)).float()
 
 
@@ -33,7 +36,8 @@ def multi_positive_kl_loss(logits: Tensor, labels: Tensor, scale: float = TARGET
     branches), so ``logits.t()`` is that direction here.
     """
     if logits.dim() != 2 or logits.shape[0] != logits.shape[1] or logits.shape[0] != labels.shape[0]:
-        raise ValueError(f"logits must be [B, B] for B labels, got {tuple(logits.shape)} and {tuple(labels.shape)}")
+        raise ValueError(f"logits must be [B, B] for B labels, got {tuple(logits.shape)} "
+                         f"and {tuple(labels.shape)}")
     gt = positive_matrix(labels)
     return (kl_to_soft_targets(logits, gt, scale) + kl_to_soft_targets(logits.t(), gt.t(), scale)) / 2
 
