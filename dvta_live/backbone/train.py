@@ -218,7 +218,7 @@ def train_classifier(
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-            loss_sum += float(loss) * len(y)
+            loss_sum += float(loss.detach()) * len(y)
             correct += float((logits.argmax(1) == y).sum())
             seen += len(y)
             if on_step is not None and rank == 0:
