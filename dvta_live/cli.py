@@ -40,10 +40,12 @@ app.add_typer(data_app, name="data")
 def _mount_subcommands() -> None:
     # Sub-apps live beside their features; importing them is cheap (no torch or text model at import).
     from dvta_live.backbone.commands import register as register_backbone
+    from dvta_live.dvta.commands import register as register_head
     from dvta_live.labels.commands import app as labels_app
 
     app.add_typer(labels_app, name="labels")
     register_backbone(app)
+    register_head(app)
 
 
 _mount_subcommands()

@@ -192,7 +192,12 @@ def train_backbone_command(
         if seen or unseen:
             raise UserError("give --split, or --seen/--unseen, not both")
         unseen = ",".join(str(i) for i in _split_unseen(split, dataset.num_classes))
-    seen_ids = seen_classes(dataset.class_names, seen, unseen)
+    present = {s.label for s in dataset}
+    # A class with no sequence here gets no logit: it could never be learned.
+    seen_ids = [c for c in seen_classes(dataset.class_names, seen, unseen) if c in present]
+    if not seen_ids:
+        raise UserError("none of the seen classes has a sequence in the data",
+                        fix="check --seen/--unseen against `dvta data inspect`")
     remap = {c: i for i, c in enumerate(seen_ids)}
     # Unseen sequences are dropped right here, before anything (normalisation statistics included) sees them.
     sequences = [s for s in dataset if s.label in remap and np.abs(s.data).sum() > 0]
