@@ -5,7 +5,10 @@ Two forms, each matching its official code exactly (tests check the properties):
 - :func:`stgcn_spatial_graph`: ST-GCN's "spatial configuration" partitioning (``net/utils/graph.py`` of
   ST-GCN / AimCLR / SMIE, ``strategy='spatial'``, ``max_hop=1``): three [V, V] matrices, root (self),
   centripetal (neighbours closer to the centre joint) and centrifugal (neighbours further away), cut from
-  one column-normalised adjacency with self-loops, so the three together have unit column sums.
+  one column-normalised adjacency with self-loops, so the three together have unit column sums. As in
+  the official code, hop distances are only computed up to ``max_hop`` (``inf`` beyond), so only bones
+  touching the centre's 1-ring are split by distance; every other bone, both directions, compares
+  ``inf == inf`` and lands in the root partition. Kept as is: released weights were trained with it.
 - :func:`agcn_spatial_graph`: the 2s-AGCN / Shift-GCN ``graph.ntu_rgb_d.Graph(labeling_mode='spatial')``
   form: identity, inward (child -> parent) and outward (parent -> child) edges, each column-normalised on
   its own. Shift-GCN builds this graph but its shift operations never read it (the spatial shift is a

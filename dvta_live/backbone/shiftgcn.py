@@ -2,8 +2,8 @@
 
 The official model (``model/shift_gcn.py``) needs a CUDA extension for its temporal shift
 (``model/Temporal_shift/cuda``). :class:`TemporalShift` re-implements that kernel's forward with
-``floor``/``gather``/multiply-add, so the model runs on CPU, exports to ONNX (GatherElements) and builds
-in TensorRT. Module and parameter names are the official ones, so the released checkpoints load with
+``floor``/``index_select``/multiply-add, so the model runs on CPU, exports to ONNX (Gather, and
+GatherElements only where the joint-axis shift is active) and builds in TensorRT. Module and parameter names are the official ones, so the released checkpoints load with
 ``load_state_dict`` (see :mod:`dvta_live.backbone.checkpoint`).
 
 Kernel semantics (``shift_cuda_kernel.cu``, input [N, C, H=T, W=V]): for each channel ``c``, with
@@ -11,7 +11,10 @@ Kernel semantics (``shift_cuda_kernel.cu``, input [N, C, H=T, W=V]): for each ch
 ``[n, c, h, w]`` for ``h < H // stride`` is the bilinear interpolation of the input at
 ``(h * stride + y, w + x)`` from the four neighbours ``floor(.)`` and ``floor(.) + 1``, each taken as 0
 outside the input. The official training never moves ``xpos`` (its gradient is multiplied by 0; the
-released values are ~1e-11), but the joint axis is interpolated here too, exactly as the kernel does.
+released values are ~1e-11), but the joint axis is interpolated here too, exactly as the kernel does,
+whenever some |xpos| is large enough to matter in float32 (``XPOS_IDENTITY_EPS``); below that the
+interpolation is the identity to within one ulp and is skipped. The check runs in Python, so an ONNX
+export bakes in the branch of the weights it was traced with.
 
 Training: the official backward replaces the position gradients (``applyShiftConstraint``): ``xpos``
 gets 0 and ``ypos`` gets ``0.01 * sign(grad)`` (``0.0001`` where the gradient is exactly 0).
@@ -92,6 +95,18 @@ class TemporalShift(nn.Module):
         self.stride = stride
         self.xpos = nn.Parameter(torch.empty(channel).uniform_(-1e-8, 1e-8))
         self.ypos = nn.Parameter(torch.empty(channel).uniform_(-init_scale, init_scale))
+        self._joint_cache: tuple[tuple, bool] | None = None
+
+    def joint_shift_needed(self) -> bool:
+        """Whether any |xpos| is large enough for the joint-axis interpolation to change the output.
+
+        Cached against the parameter's storage and version counter: re-checking every call would cost a
+        device sync per layer on GPU, and the answer only changes when xpos is written.
+        """
+        key = (self.xpos.data_ptr(), self.xpos._version, self.xpos.device)
+        if self._joint_cache is None or self._joint_cache[0] != key:
+            self._joint_cache = (key, bool((self.xpos.detach().abs() >= XPOS_IDENTITY_EPS).any()))
+        return self._joint_cache[1]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         xpos, ypos = self.xpos, self.ypos
@@ -114,7 +129,7 @@ class TemporalShift(nn.Module):
         else:  # inference: in place, since allocating large temporaries costs more than the arithmetic
             x = g1.mul_(w1).addcmul_(g2, w2)
         # Joint axis with xpos (bilinear = the two 1-D interpolations); skipped where it is the identity.
-        if bool((xpos.detach().abs() >= XPOS_IDENTITY_EPS).any()):
+        if self.joint_shift_needed():
             x = _joint_interp(x, xpos)
         return x
 

@@ -153,4 +153,4 @@ class STGCN(nn.Module):
         return feat, logits
 
 
-__all__ = ["STGCN", "STGCNBlock", "ConvTemporalGraphical"]
+__all__ = ["STGCN", "ConvTemporalGraphical", "STGCNBlock"]

@@ -1,0 +1,84 @@
+"""The whole zero-shot pipeline on real data, with `dvta` commands only, beside PURLS' published numbers.
+
+For each split and seed: train a backbone from scratch on the seen classes only -> extract features ->
+train the DVTA head (this project's own context descriptions) -> zero-shot top-1 on the unseen classes.
+Writes a markdown table (mean +- std over seeds) and the raw results as JSON.
+
+    python bench/bench_zeroshot.py --shared ../shared --out bench/results/zeroshot
+    python bench/bench_zeroshot.py --splits utd-mhad-22/5 --seeds 1 --backbone-epochs 10   # quick look
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+# PURLS (CVPR 2024) supplementary Table 8, zero-shot top-1 on the unseen classes (../shared/README.md).
+PURLS = {
+    "nw-ucla-8/2": 75.84, "nw-ucla-5/5": 49.47,
+    "utd-mhad-22/5": 57.50, "utd-mhad-18/9": 31.71, "utd-mhad-14/13": 19.23,
+}
+DATA = {"utd-mhad": "data/utd-mhad", "nw-ucla": "data/nw-ucla"}
+
+
+def dvta(*args: str) -> str:
+    result = subprocess.run([sys.executable, "-m", "dvta_live", *args], capture_output=True, text=True)
+    if result.returncode != 0:
+        raise SystemExit(f"dvta {' '.join(args)} failed:\n{result.stderr[-2000:]}")
+    return result.stdout
+
+
+def run_one(split: str, seed: int, shared: Path, work: Path, backbone_epochs: int, head_epochs: int) -> dict:
+    dataset = split.rsplit("-", 1)[0]
+    data = str(shared / DATA[dataset])
+    tag = f"{split.replace('/', '_')}-seed{seed}"
+    run, features = work / tag / "backbone", work / tag / "features"
+    head = work / tag / "head.safetensors"
+    started = time.perf_counter()
+    dvta("train-backbone", data, "--split", split, "--seed", str(seed), "--epochs", str(backbone_epochs),
+         "-o", str(run))
+    backbone_s = time.perf_counter() - started
+    dvta("extract-features", "-b", str(run / "backbone.safetensors"), data, "--split", split, "-o", str(features))
+    dvta("train-head", str(features), "--split", split, "--labels", dataset, "--epochs", str(head_epochs),
+         "--seed", str(seed), "-o", str(head))
+    report = json.loads(dvta("evaluate", str(head), str(features), "--json", "--no-confusion"))
+    return {"split": split, "seed": seed, "zsl_top1": report["zsl"]["top1"],
+            "backbone_s": backbone_s, "total_s": time.perf_counter() - started}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--shared", type=Path, default=Path(__file__).resolve().parents[2] / "shared")
+    parser.add_argument("--out", type=Path, default=Path("bench/results/zeroshot"))
+    parser.add_argument("--splits", nargs="+", default=list(PURLS))
+    parser.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3])
+    parser.add_argument("--backbone-epochs", type=int, default=30)
+    parser.add_argument("--head-epochs", type=int, default=100)
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for split in args.splits:
+        for seed in args.seeds:
+            row = run_one(split, seed, args.shared, args.out / "work", args.backbone_epochs, args.head_epochs)
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+            (args.out / "results.json").write_text(json.dumps(rows, indent=1))
+    lines = ["| split | ours: mean +- std (seeds) | PURLS | minutes per seed |", "|---|---|---|---|"]
+    for split in args.splits:
+        accs = [r["zsl_top1"] for r in rows if r["split"] == split]
+        minutes = statistics.mean(r["total_s"] for r in rows if r["split"] == split) / 60
+        spread = statistics.stdev(accs) if len(accs) > 1 else 0.0
+        lines.append(f"| {split} | {statistics.mean(accs):.2f} +- {spread:.2f} ({len(accs)}) | "
+                     f"{PURLS.get(split, float('nan')):.2f} | {minutes:.1f} |")
+    table = "\n".join(lines)
+    (args.out / "table.md").write_text(table + "\n")
+    print(table)
+
+
+if __name__ == "__main__":
+    main()
