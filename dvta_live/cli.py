@@ -42,10 +42,12 @@ def _mount_subcommands() -> None:
     from dvta_live.backbone.commands import register as register_backbone
     from dvta_live.dvta.commands import register as register_head
     from dvta_live.labels.commands import app as labels_app
+    from dvta_live.realtime.commands import register as register_live
 
     app.add_typer(labels_app, name="labels")
     register_backbone(app)
     register_head(app)
+    register_live(app)
 
 
 _mount_subcommands()

@@ -1,0 +1,175 @@
+"""The whole recogniser: skeleton windows [B, 3, T, 25, 2] + text [C, 2, D] -> scores [B, C].
+
+A model is a folder holding the two parts as their own commands write them::
+
+    model/
+      backbone.safetensors   dvta backbone import / dvta train-backbone (weights, recipe, layout)
+      head.safetensors       dvta train-head (weights; text model, classes, metrics in the metadata)
+      head.json              the head's metadata, human-readable (optional)
+
+``load_recognizer`` also takes a head file alone when its metadata names the backbone its features came
+from (``dvta extract-features`` records it), so a trained head can be run without packing a folder.
+
+The backbone's recipe is *the* preprocessing: the live loop, evaluation and export all call
+``info.recipe.apply`` on raw NTU-25 skeletons before ``Recognizer``; the module itself starts at the
+recipe's output, so an exported graph computes exactly what PyTorch does on the same input.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from dvta_live.errors import UserError
+from dvta_live.skeleton.recipe import Recipe
+
+BACKBONE_FILE = "backbone.safetensors"
+HEAD_FILE = "head.safetensors"
+_MODEL_FIX = ("give a model folder with backbone.safetensors and head.safetensors, or a head trained with "
+              "dvta train-head on features from dvta extract-features")
+
+
+@dataclass(frozen=True)
+class RecognizerInfo:
+    """What a runtime, the live loop and export need to know about a model (immutable)."""
+
+    path: Path  # the folder or head file it was loaded from
+    backbone_path: Path
+    head_path: Path
+    architecture: str  # "shiftgcn" | "stgcn"
+    recipe: Recipe
+    feature_dim: int
+    text_model: str  # the sentence-transformers model the head was trained with
+    text_dim: int
+    training_classes: tuple[str, ...]  # the class names the head saw in training (seen classes)
+    head_metadata: dict[str, Any]
+    backbone_metadata: dict[str, Any]
+
+    @property
+    def window(self) -> int:
+        return self.recipe.window
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON: what exported models carry beside their graph."""
+        return {"architecture": self.architecture, "recipe": self.recipe.to_dict(),
+                "feature_dim": self.feature_dim, "text_model": self.text_model, "text_dim": self.text_dim,
+                "training_classes": list(self.training_classes), "layout": "ntu25",
+                "input": {"skeleton": ["B", 3, self.recipe.window, 25, 2], "text": ["C", 2, self.text_dim]}}
+
+
+class Recognizer(nn.Module):
+    """Backbone + DVTA head as one module: ``forward(windows, text) -> scores [B, C]``.
+
+    ``windows`` is the recipe's output [B, 3, window, 25, 2]. ``features`` and ``head.encode_text`` /
+    ``head.score`` expose the two halves, so a live loop encodes the labels once per labels file.
+    """
+
+    def __init__(self, backbone: nn.Module, head: nn.Module) -> None:
+        super().__init__()
+        self.backbone = backbone
+        self.head = head
+
+    def features(self, windows: Tensor) -> Tensor:
+        feature, _ = self.backbone(windows)
+        return feature
+
+    def forward(self, windows: Tensor, text: Tensor) -> Tensor:
+        return self.head(self.features(windows), text)
+
+
+def resolve_model_paths(path: str | Path) -> tuple[Path, Path]:
+    """(backbone, head) files of a model folder or of a head file that records its backbone."""
+    p = Path(path)
+    if p.is_dir():
+        backbone, head = p / BACKBONE_FILE, p / HEAD_FILE
+        missing = [f.name for f in (backbone, head) if not f.is_file()]
+        if missing:
+            raise UserError(f"model folder lacks {' and '.join(missing)}", p, _MODEL_FIX)
+        return backbone, head
+    if not p.is_file():
+        raise UserError("no such model", p, _MODEL_FIX)
+    from dvta_live.dvta.train import load_head
+
+    _, meta = load_head(p)
+    recorded = ((meta.get("features") or {}).get("metadata") or {}).get("backbone")
+    if not recorded:
+        raise UserError("this head does not record which backbone made its features", p, _MODEL_FIX)
+    for candidate in (Path(recorded), p.parent / recorded, p.parent / Path(recorded).name):
+        if candidate.is_file():
+            return candidate, p
+    raise UserError(f"the backbone this head was trained on ({recorded}) is not there", p,
+                    f"put {Path(recorded).name} beside the head, or pack both into a model folder")
+
+
+def load_recognizer(path: str | Path, device: str | torch.device = "cpu") -> tuple[Recognizer, RecognizerInfo]:
+    """A model folder (or head file) -> the eval-mode module and its info. Mismatched parts are refused."""
+    from dvta_live.backbone.checkpoint import load_backbone
+    from dvta_live.dvta.train import load_head
+
+    backbone_path, head_path = resolve_model_paths(path)
+    backbone, binfo = load_backbone(backbone_path)
+    head, meta = load_head(head_path)
+    if int(binfo.feature_dim) != int(head.skeleton_dim):
+        raise UserError(f"backbone gives {binfo.feature_dim}-d features, the head takes {head.skeleton_dim}-d",
+                        head_path, "train the head on features from this backbone")
+    text = meta.get("text") or {}
+    seen = set((meta.get("classes") or {}).get("seen") or [])
+    classes = tuple(c["name"] for c in text.get("classes", []) if not seen or c["id"] in seen)
+    info = RecognizerInfo(
+        path=Path(path), backbone_path=backbone_path, head_path=head_path, architecture=binfo.architecture,
+        recipe=binfo.make_recipe(), feature_dim=int(binfo.feature_dim),
+        text_model=str(text.get("model", "")), text_dim=int(head.text_dim), training_classes=classes,
+        head_metadata=meta, backbone_metadata={"architecture": binfo.architecture, "hparams": binfo.hparams,
+                                               "recipe": binfo.recipe, "source": binfo.source})
+    model = Recognizer(backbone, head).to(device).eval()
+    return model, info
+
+
+def pack_model(backbone: str | Path, head: str | Path, out: str | Path) -> Path:
+    """Copy a backbone and a head into one model folder, after checking that they load together."""
+    import shutil
+
+    from dvta_live.dvta.train import sidecar_path
+
+    backbone, head, folder = Path(backbone), Path(head), Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(backbone, folder / BACKBONE_FILE)
+    shutil.copyfile(head, folder / HEAD_FILE)
+    if sidecar_path(head).is_file():
+        shutil.copyfile(sidecar_path(head), sidecar_path(folder / HEAD_FILE))
+    load_recognizer(folder)  # refuses a pair that does not fit, naming the file
+    return folder
+
+
+def save_untrained_model(folder: str | Path, architecture: str = "stgcn", text_dim: int = 384,
+                         recipe: str | None = None, seed: int = 0,
+                         class_names: tuple[str, ...] = ("a", "b")) -> Path:
+    """A freshly initialised model folder (random weights): for plumbing and export-parity tests, and a
+    starting point to train from. It recognises nothing."""
+    from dvta_live.backbone.checkpoint import DEFAULT_RECIPES, build_backbone, save_backbone
+    from dvta_live.dvta.head import DVTAHead
+    from dvta_live.dvta.train import HEAD_FORMAT, HEAD_FORMAT_VERSION, save_head
+
+    torch.manual_seed(seed)
+    folder = Path(folder)
+    hparams = {"num_class": 0} if architecture == "stgcn" else {"num_class": len(class_names)}
+    backbone = build_backbone(architecture, hparams).eval()
+    save_backbone(folder / BACKBONE_FILE, backbone, recipe or DEFAULT_RECIPES[architecture],
+                  source="untrained (random initialisation)")
+    head = DVTAHead(text_dim=text_dim).eval()
+    meta = {"format": HEAD_FORMAT, "version": HEAD_FORMAT_VERSION,
+            "head": {"text_dim": text_dim, "skeleton_dim": 256, "metric_hidden": head.metric_hidden,
+                     "temperature_init": 0.1, "leaky_gamma": 0.01},
+            "text": {"model": "all-MiniLM-L6-v2", "dim": text_dim, "source": "untrained", "kind": "class-names",
+                     "classes": [{"id": i, "name": n, "context": [n]} for i, n in enumerate(class_names)]},
+            "classes": {"num_classes": len(class_names), "seen": list(range(len(class_names))), "unseen": []}}
+    save_head(folder / HEAD_FILE, head, meta)
+    return folder
+
+
+__all__ = ["BACKBONE_FILE", "HEAD_FILE", "Recognizer", "RecognizerInfo", "load_recognizer", "pack_model",
+           "resolve_model_paths", "save_untrained_model"]
