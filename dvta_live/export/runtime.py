@@ -99,13 +99,366 @@ class TorchRuntime(Runtime):
         return out.float().cpu().numpy()
 
 
-def open_runtime(model_path: str | Path, runtime: str = "auto", *, device: str | None = None) -> Runtime:
-    """The runtime asked for (``auto``: the fastest available, see ``available_runtimes``)."""
+
+    def describe(self) -> str:
+        threads = f", {self._torch.get_num_threads()} threads" if self.device.type == "cpu" else ""
+        return f"{self.name} (PyTorch {self._torch.__version__} eager{threads})"
+
+
+# ------------------------------------------------------------------------------------------ ONNX Runtime
+
+# Execution providers in order of preference; only those this onnxruntime build has are used.
+ORT_PROVIDERS = ("TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider")
+_ORT_NAMES = {"TensorrtExecutionProvider": "onnxruntime-tensorrt", "CUDAExecutionProvider": "onnxruntime-cuda",
+              "CPUExecutionProvider": "onnxruntime-cpu"}
+
+
+def _shape_spec(shapes: dict[str, tuple[int, ...]]) -> str:
+    """ORT's TensorRT EP profile syntax: ``name:1x3x50x25x2,keys:3x1x384``."""
+    return ",".join(f"{n}:{'x'.join(map(str, s))}" for n, s in shapes.items())
+
+
+def find_onnx_export(info: RecognizerInfo, model_hash: str, onnx: str | Path | None = None,
+                     model: Any = None) -> Any:
+    """ExportPaths of this model's text + window graphs: ``onnx`` if given (refused when it is another
+    model's), else beside the model, else the cache (exported there on first use)."""
+    import warnings
+
+    from dvta_live.export.common import ExportPaths, default_export_paths, onnx_cache_dir
+    from dvta_live.export.onnx_export import export_onnx, onnx_metadata
+
+    def matches(paths: ExportPaths, explicit: bool) -> bool:
+        if not (paths.window.is_file() and paths.text.is_file()):
+            if explicit:
+                raise UserError(f"needs {paths.window.name} and {paths.text.name} there", paths.window,
+                                "export them with dvta export --model MODEL --out " + str(paths.folder))
+            return False
+        for file in (paths.window, paths.text):
+            found = onnx_metadata(file).get("model_sha256")
+            if found != model_hash:
+                if explicit:
+                    raise UserError(f"was exported from another model (model hash {str(found)[:12]}, this "
+                                    f"model is {model_hash[:12]})", file,
+                                    "export this model again: dvta export --model MODEL")
+                warnings.warn(f"{file} is stale (exported from another version of the model); using a fresh "
+                              "export in the cache instead", stacklevel=3)
+                return False
+        return True
+
+    if onnx is not None:
+        paths = ExportPaths.from_out(onnx)
+        matches(paths, explicit=True)
+        return paths
+    beside = default_export_paths(info)
+    if matches(beside, explicit=False):
+        return beside
+    cached = ExportPaths(onnx_cache_dir(model_hash))
+    if not matches(cached, explicit=False):
+        export_onnx((model, info) if model is not None else info.path, cached.folder, whole=False)
+    return cached
+
+
+class OnnxRuntime(Runtime):
+    """ONNX Runtime on the exported pair: the text graph once per labels file, the window graph per call.
+
+    Providers: TensorRT EP (fp16, engine + timing cache in the cache folder), CUDA EP, CPU EP, the
+    first of them this build has, falling back down the list (``providers`` overrides the order).
+    """
+
+    def __init__(self, model_path: str | Path, onnx: str | Path | None = None, *,
+                 providers: tuple[str, ...] | list[str] | None = None, threads: int | None = None,
+                 device_id: int = 0) -> None:
+        import onnxruntime as ort
+
+        from dvta_live.export.common import TEXT_SIDE_NAMES, cache_root, model_sha256
+        from dvta_live.recognizer import load_recognizer
+
+        self._ort = ort
+        model, self.info = load_recognizer(model_path)  # validates the pair; exported on first use
+        self.model_hash = model_sha256(self.info)
+        self.paths = find_onnx_export(self.info, self.model_hash, onnx, model)
+        del model
+        available = set(ort.get_available_providers())
+        wanted = [p for p in (providers or ORT_PROVIDERS) if p in available]
+        if not wanted:
+            raise UserError(f"none of the execution providers {list(providers or ORT_PROVIDERS)} is in this "
+                            f"onnxruntime (it has {sorted(available)})", fix="pick one of those")
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.log_severity_level = 3  # EP fallbacks are reported through get_providers, not the log
+        if threads:
+            options.intra_op_num_threads = threads
+            options.inter_op_num_threads = 1
+        self.threads = threads
+        engine_cache = cache_root() / "ort-trt" / self.model_hash[:16]
+        session_providers = [self._provider(p, device_id, engine_cache) for p in wanted]
+        self.window_session = ort.InferenceSession(str(self.paths.window), options, providers=session_providers)
+        # the class side is computed once per labels file: the CPU is always fast enough and keeps the
+        # GPU EPs from building engines for a graph run once
+        self.text_session = ort.InferenceSession(str(self.paths.text), options,
+                                                 providers=["CPUExecutionProvider"])
+        self.provider = self.window_session.get_providers()[0]
+        self.name = _ORT_NAMES.get(self.provider, f"onnxruntime-{self.provider}")
+        self._side_names = TEXT_SIDE_NAMES
+        self._on_gpu = self.provider != "CPUExecutionProvider"
+        self._device_id = device_id
+
+    def _provider(self, name: str, device_id: int, engine_cache: Path) -> Any:
+        if name == "TensorrtExecutionProvider":
+            engine_cache.mkdir(parents=True, exist_ok=True)
+            window, d = self.info.window, self.info.text_dim
+
+            def shapes(b: int, c: int) -> str:
+                return _shape_spec({"skeleton": (b, 3, window, 25, 2), "keys": (3, c, d), "sq_ctx": (c,),
+                                    "dot_ctx_delta": (c,), "sq_delta": (c,), "metric_base": (c, 2 * d),
+                                    "metric_delta": (c, 2 * d)})
+
+            return (name, {"device_id": device_id, "trt_fp16_enable": True,
+                           "trt_engine_cache_enable": True, "trt_engine_cache_path": str(engine_cache),
+                           "trt_timing_cache_enable": True, "trt_timing_cache_path": str(engine_cache),
+                           "trt_profile_min_shapes": shapes(1, 1), "trt_profile_opt_shapes": shapes(16, 60),
+                           "trt_profile_max_shapes": shapes(64, 256)})
+        if name == "CUDAExecutionProvider":
+            return (name, {"device_id": device_id})
+        return name
+
+    def prepare_text(self, text: np.ndarray) -> PreparedText:
+        text = self._check_text(text)
+        side = dict(zip(self._side_names, self.text_session.run(list(self._side_names), {"text": text}),
+                        strict=True))
+        if self._on_gpu:  # upload once per labels file, not once per window
+            side = {n: self._ort.OrtValue.ortvalue_from_numpy(v, "cuda", self._device_id) for n, v in side.items()}
+        return PreparedText(int(text.shape[0]), side)
+
+    def scores(self, windows: np.ndarray, text: PreparedText) -> np.ndarray:
+        windows = self._check_windows(windows)
+        if not self._on_gpu:
+            return self.window_session.run(["scores"], {"skeleton": windows, **text.value})[0]
+        binding = self.window_session.io_binding()
+        binding.bind_cpu_input("skeleton", windows)
+        for name, value in text.value.items():
+            binding.bind_ortvalue_input(name, value)
+        binding.bind_output("scores")
+        self.window_session.run_with_iobinding(binding)
+        return binding.copy_outputs_to_cpu()[0]
+
+    def describe(self) -> str:
+        threads = f", {self.threads} threads" if self.threads else ""
+        return (f"{self.name} (onnxruntime {self._ort.__version__}, {self.provider}{threads}; "
+                f"{self.paths.window})")
+
+
+# ------------------------------------------------------------------------------------------ TensorRT
+
+
+class TensorRTRuntime(Runtime):
+    """A TensorRT engine built by ``dvta export --format engine``, run with the 10.x tensor API.
+
+    Device buffers are torch CUDA tensors (their ``data_ptr`` goes to ``set_tensor_address``), so no
+    pycuda / cuda-python is needed. The class side is computed once per labels file by the model's own
+    head on the GPU (``encode_text``) and kept on the device. Batches larger than the engine's profile
+    are run in chunks; a batch below its minimum is padded.
+    """
+
+    def __init__(self, model_path: str | Path, engine: str | Path | None = None, *, device: int = 0) -> None:
+        import threading
+
+        import torch
+
+        from dvta_live.export.common import default_export_paths, model_sha256
+        from dvta_live.export.engine import (
+            ProfileBounds,
+            check_engine_header,
+            gpu_identity,
+            read_engine_file,
+            require_tensorrt,
+        )
+        from dvta_live.recognizer import load_recognizer
+
+        trt = require_tensorrt()
+        self._torch, self._trt = torch, trt
+        self.device = torch.device("cuda", device)
+        self.model, self.info = load_recognizer(model_path, self.device)
+        self.engine_path = Path(engine) if engine is not None else default_export_paths(self.info).engine
+        header, blob = read_engine_file(self.engine_path)
+        gpu, capability = gpu_identity(device)
+        check_engine_header(header, model_sha256=model_sha256(self.info), tensorrt_version=trt.__version__,
+                            gpu_name=gpu, compute_capability=capability, path=self.engine_path)
+        self.header = header
+        self.profile = ProfileBounds.from_dict(header["profile"])
+        self.precision = str(header.get("precision", "fp32"))
+        self._logger = trt.Logger(trt.Logger.WARNING)
+        self._runtime = trt.Runtime(self._logger)
+        self.engine = self._runtime.deserialize_cuda_engine(blob)
+        if self.engine is None:
+            raise UserError("TensorRT could not deserialize this engine", self.engine_path,
+                            "rebuild it: dvta export --format engine")
+        self.context = self.engine.create_execution_context()
+        names = [self.engine.get_tensor_name(i) for i in range(self.engine.num_io_tensors)]
+        self.inputs = [n for n in names if self.engine.get_tensor_mode(n) == trt.TensorIOMode.INPUT]
+        self.outputs = [n for n in names if n not in self.inputs]
+        if self.outputs != ["scores"]:
+            raise UserError(f"engine outputs {self.outputs}, a dvta-live engine has 'scores'", self.engine_path,
+                            "rebuild it: dvta export --format engine")
+        self._dtypes = {n: _torch_dtype(torch, trt, self.engine.get_tensor_dtype(n)) for n in names}
+        self._stream = torch.cuda.Stream(self.device)
+        self._lock = threading.Lock()  # one execution context: one call at a time
+        self.name = "tensorrt"
+
+    def bounds(self, name: str) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
+        """The engine's own (min, opt, max) shape of an input (profile 0)."""
+        lo, mid, hi = self.engine.get_tensor_profile_shape(name, 0)
+        return tuple(lo), tuple(mid), tuple(hi)
+
+    def prepare_text(self, text: np.ndarray) -> PreparedText:
+        text = self._check_text(text)
+        c, p = int(text.shape[0]), self.profile
+        if not p.min_classes <= c <= p.max_classes:
+            raise UserError(f"the labels have {c} classes; this engine was built for {p.min_classes}-"
+                            f"{p.max_classes}", self.engine_path,
+                            f"rebuild it with --max-classes {max(c, p.max_classes)} (dvta export --format engine)")
+        torch = self._torch
+        with torch.inference_mode(), torch.cuda.stream(self._stream):
+            t = torch.from_numpy(text).to(self.device)
+            if "text" in self.inputs:  # an engine of the whole recogniser takes the text itself
+                value = {"text": t.to(self._dtypes["text"]).contiguous()}
+            else:
+                side = self.model.head.encode_text(t)
+                value = {n: v.to(self._dtypes[n]).contiguous() for n, v in side._asdict().items()}
+        self._stream.synchronize()
+        return PreparedText(c, value)
+
+    def scores(self, windows: np.ndarray, text: PreparedText) -> np.ndarray:
+        windows = self._check_windows(windows)
+        p = self.profile
+        chunks = [self._run(windows[i:i + p.max_batch], text.value) for i in range(0, len(windows), p.max_batch)]
+        return np.concatenate(chunks) if chunks else np.zeros((0, text.num_classes), np.float32)
+
+    def _run(self, windows: np.ndarray, side: dict[str, Any]) -> np.ndarray:
+        torch, b = self._torch, len(windows)
+        pad = max(0, self.profile.min_batch - b)
+        if pad:
+            windows = np.concatenate([windows, np.zeros((pad, *windows.shape[1:]), np.float32)])
+        with self._lock, torch.inference_mode(), torch.cuda.stream(self._stream):
+            x = torch.from_numpy(windows).to(self.device).to(self._dtypes["skeleton"]).contiguous()
+            feeds = {"skeleton": x, **side}
+            for name in self.inputs:
+                tensor = feeds[name]
+                self.context.set_input_shape(name, tuple(tensor.shape))
+                self.context.set_tensor_address(name, tensor.data_ptr())
+            out = torch.empty(tuple(self.context.get_tensor_shape("scores")), dtype=self._dtypes["scores"],
+                              device=self.device)
+            self.context.set_tensor_address("scores", out.data_ptr())
+            if not self.context.execute_async_v3(self._stream.cuda_stream):
+                raise RuntimeError(f"TensorRT execution failed ({self.engine_path})")
+            result = out[:b].float().cpu()  # .cpu() waits for the stream
+        return result.numpy()
+
+    def describe(self) -> str:
+        return (f"tensorrt (TensorRT {self._trt.__version__}, {self.header.get('gpu')}, {self.precision}; "
+                f"{self.engine_path})")
+
+    def close(self) -> None:
+        self.context = None
+        self.engine = None
+
+
+def _torch_dtype(torch: Any, trt: Any, dtype: Any) -> Any:
+    table = {trt.float32: torch.float32, trt.float16: torch.float16, trt.int32: torch.int32}
+    if dtype not in table:
+        raise UserError(f"engine tensor type {dtype} is not supported here", fix="rebuild with dvta export")
+    return table[dtype]
+
+
+# --------------------------------------------------------------------------------------------- opening
+
+
+def available_runtimes(model_path: str | Path | None = None) -> dict[str, str | None]:
+    """Runtime -> None when it can run here, else why not (one line). ``tensorrt`` also needs an engine
+    of this model (``model_path``) beside it, since building one takes minutes and is never implicit."""
+    from dvta_live.export.engine import tensorrt_missing
+
+    out: dict[str, str | None] = {"torch": None}
+    try:
+        import onnxruntime  # noqa: F401
+
+        out["onnx"] = None
+    except Exception:  # noqa: BLE001
+        out["onnx"] = "onnxruntime is not installed (pip install onnxruntime)"
+    out["tensorrt"] = tensorrt_missing()
+    if out["tensorrt"] is None and model_path is not None:
+        engine = _engine_beside(model_path)
+        if engine is None:
+            out["tensorrt"] = "no engine of this model built yet (dvta export --format engine)"
+    return out
+
+
+def _engine_beside(model_path: str | Path) -> Path | None:
+    from dvta_live.export.common import DEFAULT_STEM
+
+    p = Path(model_path)
+    engine = (p if p.is_dir() else p.parent) / f"{DEFAULT_STEM}.engine"
+    return engine if engine.is_file() else None
+
+
+def _gpu_providers() -> bool:
+    try:
+        import onnxruntime as ort
+    except Exception:  # noqa: BLE001
+        return False
+    return bool({"TensorrtExecutionProvider", "CUDAExecutionProvider"} & set(ort.get_available_providers()))
+
+
+def _cuda() -> bool:
+    try:
+        import torch
+
+        return bool(torch.cuda.is_available())
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def open_runtime(model_path: str | Path, runtime: str = "auto", *, device: str | None = None,
+                 onnx: str | Path | None = None, engine: str | Path | None = None,
+                 threads: int | None = None) -> Runtime:
+    """The runtime asked for; ``auto``: the fastest available, with the choice in ``describe()``.
+
+    auto's order (measured, ``bench/bench_runtime.py``): a TensorRT engine of this model; ONNX Runtime
+    on a GPU provider; PyTorch on CUDA; ONNX Runtime on the CPU; PyTorch on the CPU.
+    """
     if runtime not in RUNTIMES:
         raise UserError(f"unknown runtime {runtime!r}", fix=f"use one of {', '.join(RUNTIMES)}")
-    if runtime in ("auto", "torch"):
-        return TorchRuntime(model_path, device or "cpu")
-    raise UserError(f"runtime {runtime!r} is not available in this build", fix="use --runtime torch")
+    if runtime == "torch":
+        return TorchRuntime(model_path, device or "cpu", threads)
+    if runtime == "onnx":
+        reason = available_runtimes()["onnx"]
+        if reason:
+            raise UserError(reason)
+        return OnnxRuntime(model_path, onnx, threads=threads)
+    if runtime == "tensorrt":
+        return TensorRTRuntime(model_path, engine)
+    # auto
+    why = available_runtimes(model_path if engine is None else None)
+    if why["tensorrt"] is None:
+        return _auto(TensorRTRuntime(model_path, engine), "TensorRT engine")
+    if why["onnx"] is None and _gpu_providers():
+        return _auto(OnnxRuntime(model_path, onnx, threads=threads), "ONNX Runtime on the GPU")
+    if _cuda():
+        return _auto(TorchRuntime(model_path, "cuda"), f"PyTorch CUDA (no GPU ONNX Runtime; {why['tensorrt']})")
+    if why["onnx"] is None:
+        return _auto(OnnxRuntime(model_path, onnx, threads=threads), "ONNX Runtime is the fastest on a CPU")
+    return _auto(TorchRuntime(model_path, "cpu", threads), str(why["onnx"]))
 
 
-__all__ = ["RUNTIMES", "PreparedText", "Runtime", "TorchRuntime", "open_runtime"]
+def _auto(rt: Runtime, why: str) -> Runtime:
+    inner = rt.describe
+
+    def describe() -> str:
+        return f"{inner()} [auto: {why}]"
+
+    rt.describe = describe  # type: ignore[method-assign]
+    return rt
+
+
+__all__ = ["ORT_PROVIDERS", "RUNTIMES", "OnnxRuntime", "PreparedText", "Runtime", "TensorRTRuntime",
+           "TorchRuntime", "available_runtimes", "find_onnx_export", "open_runtime"]

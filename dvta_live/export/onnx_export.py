@@ -1,0 +1,189 @@
+"""``export_onnx``: a model folder -> ONNX graphs of the recogniser with their metadata.
+
+The graphs start at the recipe's output (``info.recipe.apply``), exactly where ``Recognizer`` starts, so
+each one computes what PyTorch does on the same input; B (windows) and C (classes) are dynamic axes, so
+editing the labels file never needs a re-export.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from dvta_live.dvta.head import DVTAHead, TextSideScorer
+from dvta_live.errors import UserError
+from dvta_live.export.common import (
+    METADATA_KEY,
+    OPSET,
+    TEXT_SIDE_NAMES,
+    ExportPaths,
+    default_export_paths,
+    export_metadata,
+    model_sha256,
+)
+from dvta_live.recognizer import Recognizer, RecognizerInfo, load_recognizer
+
+# Each graph: (input names, output names, dynamic axes). The side tensors' C axis is 1 for keys [3, C, D].
+_SIDE_AXES: dict[str, dict[int, str]] = {"keys": {1: "C"}, **{n: {0: "C"} for n in TEXT_SIDE_NAMES[1:]}}
+_SKELETON_AXES = {"skeleton": {0: "B"}}
+_SCORES_AXES = {"scores": {0: "B", 1: "C"}}
+GRAPHS: dict[str, tuple[tuple[str, ...], tuple[str, ...], dict[str, dict[int, str]]]] = {
+    "recognizer": (("skeleton", "text"), ("scores",), {**_SKELETON_AXES, "text": {0: "C"}, **_SCORES_AXES}),
+    "text": (("text",), TEXT_SIDE_NAMES, {"text": {0: "C"}, **_SIDE_AXES}),
+    "window": (("skeleton", *TEXT_SIDE_NAMES), ("scores",), {**_SKELETON_AXES, **_SIDE_AXES, **_SCORES_AXES}),
+    "backbone": (("skeleton",), ("feature",), {**_SKELETON_AXES, "feature": {0: "B"}}),
+    "head": (("feature", "text"), ("scores",), {"feature": {0: "B"}, "text": {0: "C"}, **_SCORES_AXES}),
+}
+# Shapes used to trace: 2 windows and 3 classes, so neither axis is 1 (a traced size-1 axis can be baked
+# into a Reshape by the exporter and would then not be dynamic).
+_TRACE_B, _TRACE_C = 2, 3
+
+
+class _TextGraph(nn.Module):
+    """text [C, 2, D] -> the six TextSide tensors (the class side, once per labels file)."""
+
+    def __init__(self, head: DVTAHead) -> None:
+        super().__init__()
+        self.head = head
+
+    def forward(self, text: Tensor) -> tuple[Tensor, ...]:
+        return tuple(self.head.encode_text(text))
+
+
+class _WindowGraph(nn.Module):
+    """skeleton + TextSide tensors -> scores: the backbone and the per-window half of the head."""
+
+    def __init__(self, model: Recognizer) -> None:
+        super().__init__()
+        self.model = model
+        self.scorer = TextSideScorer(model.head)
+
+    def forward(self, skeleton: Tensor, *side: Tensor) -> Tensor:
+        return self.scorer(self.model.features(skeleton), *side)
+
+
+class _BackboneGraph(nn.Module):
+    def __init__(self, model: Recognizer) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, skeleton: Tensor) -> Tensor:
+        return self.model.features(skeleton)
+
+
+@dataclass
+class OnnxExport:
+    """What ``export_onnx`` wrote: graph name -> file, and the metadata (also in ``paths.metadata``)."""
+
+    paths: ExportPaths
+    files: dict[str, Path]
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+def _graph_module(name: str, model: Recognizer) -> nn.Module:
+    return {"recognizer": lambda: model, "text": lambda: _TextGraph(model.head),
+            "window": lambda: _WindowGraph(model), "backbone": lambda: _BackboneGraph(model),
+            "head": lambda: model.head}[name]()
+
+
+def _trace_inputs(name: str, model: Recognizer, info: RecognizerInfo) -> tuple[Tensor, ...]:
+    gen = torch.Generator().manual_seed(0)
+    skeleton = torch.randn(_TRACE_B, 3, info.window, 25, 2, generator=gen)
+    text = torch.randn(_TRACE_C, 2, info.text_dim, generator=gen)
+    if name == "recognizer":
+        return skeleton, text
+    if name == "text":
+        return (text,)
+    if name == "window":
+        with torch.no_grad():
+            return (skeleton, *model.head.encode_text(text))
+    if name == "backbone":
+        return (skeleton,)
+    return torch.randn(_TRACE_B, info.feature_dim, generator=gen), text
+
+
+def _export_graph(name: str, model: Recognizer, info: RecognizerInfo, path: Path, metadata: dict[str, Any],
+                  opset: int) -> dict[str, Any]:
+    import onnx
+
+    inputs, outputs, axes = GRAPHS[name]
+    args = _trace_inputs(name, model, info)
+    buffer = io.BytesIO()
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice and tracer warnings
+        # dynamo=False: the TorchScript exporter; the dynamo one needs onnxscript, which is not a dependency
+        torch.onnx.export(_graph_module(name, model), args, buffer, dynamo=False, opset_version=opset,
+                          input_names=list(inputs), output_names=list(outputs), dynamic_axes=axes,
+                          do_constant_folding=True)
+    proto = onnx.load_from_string(buffer.getvalue())
+    graph_info = {"graph": name, "inputs": {n: _shape(proto, n) for n in inputs},
+                  "outputs": {n: _shape(proto, n) for n in outputs}}
+    props = {METADATA_KEY: json.dumps({**metadata, **graph_info}), "model_sha256": metadata["model_sha256"],
+             "graph": name, "architecture": info.architecture, "recipe": info.recipe.name,
+             "text_model": info.text_model}
+    onnx.helper.set_model_props(proto, props)
+    proto.producer_name, proto.doc_string = "dvta-live", f"dvta-live {name} graph of {info.path}"
+    onnx.checker.check_model(proto)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    onnx.save(proto, str(path))
+    return {"file": path.name, **{k: v for k, v in graph_info.items() if k != "graph"}}
+
+
+def _shape(proto: Any, name: str) -> list[int | str]:
+    for value in (*proto.graph.input, *proto.graph.output):
+        if value.name == name:
+            return [d.dim_param or d.dim_value for d in value.type.tensor_type.shape.dim]
+    return []
+
+
+def export_onnx(model: str | Path | tuple[Recognizer, RecognizerInfo], out: str | Path | None = None, *,
+                split: bool = False, whole: bool = True, opset: int = OPSET) -> OnnxExport:
+    """Write the ONNX graphs of a model and their metadata; returns where they went.
+
+    Always the class-side (``text``) and per-window (``window``) graphs, which runtimes use; ``whole``
+    adds the whole recogniser (skeleton + text -> scores) and ``split`` the backbone and head alone.
+    ``out``: a folder or an ``X.onnx`` path (default: the model folder, see ``default_export_paths``).
+    """
+    if opset < 17:
+        raise UserError(f"opset {opset} is too old", fix="use opset 17 or newer (LayerNorm-era ops)")
+    if isinstance(model, tuple):
+        recognizer, info = model
+    else:
+        recognizer, info = load_recognizer(model)
+    recognizer = recognizer.cpu().eval()
+    paths = ExportPaths.from_out(out) if out is not None else default_export_paths(info)
+    metadata = export_metadata(info, model_sha256(info), opset=opset)
+    names = ["text", "window"] + (["recognizer"] if whole else []) + (["backbone", "head"] if split else [])
+    files = {name: getattr(paths, name) for name in names}
+    graphs = {name: _export_graph(name, recognizer, info, files[name], metadata, opset) for name in names}
+    metadata = {**metadata, "graphs": graphs}
+    paths.metadata.write_text(json.dumps(metadata, indent=1))
+    return OnnxExport(paths, files, metadata)
+
+
+def onnx_metadata(path: str | Path) -> dict[str, Any]:
+    """The dvta-live metadata of an exported ONNX file (refused, naming the file, when there is none)."""
+    import onnx
+
+    path = Path(path)
+    if not path.is_file():
+        raise UserError("no such ONNX file", path, "export it with dvta export")
+    try:
+        proto = onnx.load(str(path), load_external_data=False)
+    except Exception as e:  # noqa: BLE001 - any parse failure is a bad file to the user
+        raise UserError(f"is not a readable ONNX file ({str(e)[:120]})", path, "export it again") from None
+    props = {p.key: p.value for p in proto.metadata_props}
+    if METADATA_KEY not in props:
+        raise UserError("is an ONNX file without dvta-live metadata", path,
+                        "export the model with dvta export, which records what the graph is")
+    return json.loads(props[METADATA_KEY])
+
+
+__all__ = ["GRAPHS", "OnnxExport", "export_onnx", "onnx_metadata"]
