@@ -81,6 +81,24 @@ class Recognizer(nn.Module):
         return self.head(self.features(windows), text)
 
 
+def bundled_model_path() -> Path:
+    """Where the default model ships inside the package (``dvta_live/assets/model``)."""
+    from importlib.resources import files
+
+    return Path(str(files("dvta_live").joinpath("assets", "model")))
+
+
+def default_model(path: str | Path | None) -> Path:
+    """``path``, or the bundled model when None; a clear error when neither exists."""
+    if path is not None:
+        return Path(path)
+    bundled = bundled_model_path()
+    if not (bundled / HEAD_FILE).is_file():
+        raise UserError("no --model given and this installation has no bundled default model", bundled,
+                        "pass --model MODEL_FOLDER (backbone.safetensors + head.safetensors)")
+    return bundled
+
+
 def resolve_model_paths(path: str | Path) -> tuple[Path, Path]:
     """(backbone, head) files of a model folder or of a head file that records its backbone."""
     p = Path(path)
@@ -171,5 +189,5 @@ def save_untrained_model(folder: str | Path, architecture: str = "stgcn", text_d
     return folder
 
 
-__all__ = ["BACKBONE_FILE", "HEAD_FILE", "Recognizer", "RecognizerInfo", "load_recognizer", "pack_model",
+__all__ = ["BACKBONE_FILE", "HEAD_FILE", "Recognizer", "bundled_model_path", "default_model", "RecognizerInfo", "load_recognizer", "pack_model",
            "resolve_model_paths", "save_untrained_model"]

@@ -2,8 +2,173 @@
 
 from __future__ import annotations
 
+import threading
+from pathlib import Path
+from typing import Annotated
+
 import typer
+from rich.markup import escape
+
+from dvta_live.console import console, err_console
+from dvta_live.errors import UserError
+
+model_app = typer.Typer(help="Recogniser models: a folder with a backbone and a DVTA head.",
+                        no_args_is_help=True)
+
+
+def bundled_demo_source() -> Path:
+    """The demo input shipped in the package (a skeleton replay), used when --source is not given."""
+    from importlib.resources import files
+
+    folder = Path(str(files("dvta_live").joinpath("assets", "demo")))
+    found = sorted(folder.glob("*.dvta.safetensors")) if folder.is_dir() else []
+    if not found:
+        raise UserError("no --source given and this installation has no bundled demo input", folder,
+                        "pass --source 0 (webcam), a video file, or a skeleton file")
+    return found[0]
+
+
+def run_command(
+    source: Annotated[str | None, typer.Option("--source", "-s", help=(
+        "Camera index (0), video file or URL, 'realsense', a .bag/.db3 recording, or a skeleton file "
+        "(.skeleton, .dvta.safetensors, ...; FILE#N picks a sequence). Default: the bundled demo."))] = None,
+    labels: Annotated[Path | None, typer.Option("--labels", "-l", help=(
+        "Labels file (YAML) to score against; edit it while running. Default: the bundled everyday file."))] = None,
+    model: Annotated[Path | None, typer.Option("--model", "-m", help=(
+        "Model folder (backbone.safetensors + head.safetensors) or a head file. Default: the bundled model."))] = None,
+    runtime: Annotated[str, typer.Option(help="auto | tensorrt | onnx | torch")] = "auto",
+    realtime: Annotated[bool, typer.Option("--realtime/--no-realtime", help=(
+        "Pace files to their frame rate, dropping frames rather than lagging; --no-realtime processes "
+        "every frame as fast as possible."))] = True,
+    pose_model: Annotated[str, typer.Option(help="MediaPipe pose model: lite, full or a .task file.")] = "lite",
+    people: Annotated[int, typer.Option(min=1, max=2, help="People to track (body slots).")] = 2,
+    window: Annotated[float, typer.Option(help="Window length, seconds.")] = 3.0,
+    stride: Annotated[float, typer.Option(help="Score every this many seconds.")] = 0.5,
+    threshold: Annotated[float, typer.Option(help="Below this smoothed probability: 'unknown'.")] = 0.25,
+    smoothing: Annotated[float, typer.Option(help="Weight of the newest scores (1 = no smoothing).")] = 0.6,
+    top: Annotated[int, typer.Option(min=1, help="Actions shown.")] = 5,
+    mirrored: Annotated[bool | None, typer.Option("--mirrored/--not-mirrored", help=(
+        "Whether the images are mirrored (selfie view). Default: guessed (NTU RGB videos are)."))] = None,
+    loop: Annotated[int, typer.Option(help="Play a file/replay this many times (0: forever).")] = 1,
+    jsonl: Annotated[Path | None, typer.Option(help="Write one JSON event per prediction here ('-': stdout).")] = None,
+    show: Annotated[bool, typer.Option("--show", help="Open a window with the skeleton and the top action.")] = False,
+    save: Annotated[Path | None, typer.Option(help="Write the annotated video here (.mp4 / .avi).")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No live view; the summary only.")] = False,
+) -> None:
+    """Recognise actions live: source -> pose -> NTU-25 -> 3 s window -> backbone + DVTA head -> scores.
+
+    The labels file is watched: add an action (a name and a sentence of context) and it is scored at
+    the next window; a broken edit keeps the last good labels and says why.
+
+    Examples:
+
+      dvta run                                            # the bundled demo, no camera needed
+
+      dvta run --source 0 --labels my-actions.yaml --show
+
+      dvta run -s ../shared/data/ntu/S001C001P001R001A001_rgb.avi --no-realtime --jsonl events.jsonl
+
+      dvta run -s clip.mp4 --save annotated.mp4 --model models/my-model
+    """
+    from rich.console import Console
+
+    from dvta_live.export.runtime import open_runtime
+    from dvta_live.labels.bundled import bundled_labels_path
+    from dvta_live.labels.watcher import LabelsWatcher
+    from dvta_live.realtime.display import JsonlWriter, LiveView, VideoSaver, Window, print_summary
+    from dvta_live.realtime.live import FrameResult, LiveConfig, Prediction, Stats, recognize
+    from dvta_live.realtime.sources import LoopedSource, open_source
+    from dvta_live.recognizer import default_model
+
+    try:
+        config = LiveConfig(window_s=window, stride_s=stride, threshold=threshold, smoothing=smoothing,
+                            top_k=top, min_span_s=min(1.0, window))
+    except ValueError as exc:
+        raise UserError(str(exc), fix="check --window, --stride, --threshold and --smoothing") from None
+    viewer = Window() if show else None  # refuse --show before any heavy loading
+    spec = source if source is not None else str(bundled_demo_source())
+    labels_path = labels if labels is not None else bundled_labels_path()
+    with err_console.status("loading the model and the labels"):
+        rt = open_runtime(default_model(model), runtime)
+        watcher = LabelsWatcher(labels_path, expected_dim=rt.info.text_dim)
+    if loop == 1:
+        src = open_source(spec, realtime, mirrored=mirrored)
+    else:
+        src = LoopedSource(lambda: open_source(spec, realtime, mirrored=mirrored), None if loop == 0 else loop)
+    pose = None
+    if src.info.kind != "skeleton":
+        from dvta_live.realtime.pose import PoseEstimator
+
+        pose = PoseEstimator(pose_model, mirrored=src.mirrored, num_people=people)
+    err_console.print(f"[bold]{escape(src.info.name)}[/]: {src.info.kind}, {src.info.fps:.1f} fps"
+                      f"{', mirrored' if src.mirrored else ''}; runtime {escape(rt.describe())}; "
+                      f"{escape(watcher.status)}")
+    writer = JsonlWriter(jsonl) if jsonl is not None else None
+    saver = VideoSaver(save, src.info.fps) if save is not None else None
+    stats, predictions = Stats(), []
+    stop = threading.Event()
+    last: Prediction | None = None
+    view = LiveView(console if not quiet else Console(quiet=True), src.info.name, rt.describe(), stats,
+                    lambda: watcher.status)
+    if writer:
+        writer.write({"event": "start", "source": src.info.name, "runtime": rt.describe(),
+                      "model": str(rt.info.path), "labels": str(labels_path)})
+    try:
+        with view, src:
+            for event in recognize(src, rt, watcher, config, pose=pose, stats=stats, stop=stop):
+                if isinstance(event, Prediction):
+                    last = event
+                    predictions.append(event)
+                    view.prediction(event)
+                    if writer:
+                        writer.write({"event": "prediction", **event.to_dict()})
+                    continue
+                assert isinstance(event, FrameResult)
+                view.frame(event)
+                if saver or viewer:
+                    from dvta_live.realtime.display import draw_overlay
+
+                    image = draw_overlay(event.frame.image, event, last)
+                    if saver:
+                        saver.write(image)
+                    if viewer and not viewer.show(image):
+                        stop.set()
+    except KeyboardInterrupt:
+        stop.set()
+        stats.end_reason = "stopped by the user (Ctrl-C)"
+    finally:
+        if pose is not None:
+            pose.close()
+        if saver:
+            saver.close()
+        if viewer:
+            viewer.close()
+        if writer:
+            writer.write({"event": "end", "frames": stats.frames_processed, "dropped": stats.dropped_frames,
+                          "windows": stats.windows_scored, "reason": stats.end_reason})
+            writer.close()
+    print_summary(console, stats, predictions, src.info.name, rt.describe())
+
+
+@model_app.command("pack")
+def pack_command(
+    backbone: Annotated[Path, typer.Option("--backbone", "-b", help="Backbone .safetensors.")],
+    head: Annotated[Path, typer.Option("--head", "-H", help="Head .safetensors from dvta train-head.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Model folder to write.")],
+) -> None:
+    """Put a backbone and a DVTA head into one model folder (checked to fit together).
+
+    Example: dvta model pack -b runs/utd/backbone.safetensors -H heads/utd.safetensors -o models/utd
+    """
+    from dvta_live.recognizer import load_recognizer, pack_model
+
+    folder = pack_model(backbone, head, out)
+    _, info = load_recognizer(folder)
+    console.print(f"model {escape(str(folder))}: {info.architecture}, recipe {info.recipe.name} "
+                  f"(window {info.window}), text {escape(info.text_model)} ({info.text_dim}-d), "
+                  f"{len(info.training_classes)} training classes")
 
 
 def register(app: typer.Typer) -> None:
-    pass
+    app.command("run")(run_command)
+    app.add_typer(model_app, name="model")

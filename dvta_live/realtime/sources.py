@@ -34,9 +34,9 @@ import re
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -730,7 +730,48 @@ def open_source(spec: str, realtime: bool = True, *, mirrored: bool | None = Non
     return VideoFileSource.open(parsed.target, realtime, mirrored)
 
 
+class LoopedSource(Source):
+    """A file or replay played again and again (soak tests, demos): each pass re-opens the media, and
+    timestamps and indices keep increasing across passes so the time window and MediaPipe's clock never
+    see time go backwards. ``passes=None`` loops until closed."""
+
+    def __init__(self, open_once: Callable[[], Source], passes: int | None = None) -> None:
+        first = open_once()
+        if first.live:
+            first.close()
+            raise UserError("only files and replays can be looped", first.name, "leave out --loop for cameras")
+        super().__init__(first.info, first.realtime)
+        self._open_once = open_once
+        self._current: Source | None = first
+        self.passes = passes
+        self.completed = 0
+
+    def frames(self) -> Iterator[Frame]:
+        offset_s, offset_i = 0.0, 0
+        period = 1.0 / (self.info.fps or DEFAULT_FPS)
+        while self.passes is None or self.completed < self.passes:
+            source = self._current or self._open_once()
+            self._current = source
+            last: Frame | None = None
+            for frame in source.frames():
+                last = replace(frame, timestamp_s=frame.timestamp_s + offset_s, index=frame.index + offset_i)
+                yield last
+            source.close()
+            self._current = None
+            if last is None:  # an empty pass would loop forever without yielding
+                self.end_reason = source.end_reason or "the source gave no frames"
+                return
+            offset_s, offset_i = last.timestamp_s + period, last.index + 1
+            self.completed += 1
+        self.end_reason = f"looped {self.completed} times"
+
+    def close(self) -> None:
+        if self._current is not None:
+            self._current.close()
+            self._current = None
+
+
 __all__ = [
-    "REALSENSE_INSTALL", "Frame", "LiveCaptureSource", "RealSenseSource", "SkeletonReplaySource", "Source",
+    "REALSENSE_INSTALL", "Frame", "LiveCaptureSource", "LoopedSource", "RealSenseSource", "SkeletonReplaySource", "Source",
     "SourceInfo", "VideoFileSource", "open_source",
 ]
