@@ -41,6 +41,7 @@ def _mount_subcommands() -> None:
     # Sub-apps live beside their features; importing them is cheap (no torch or text model at import).
     from dvta_live.backbone.commands import register as register_backbone
     from dvta_live.dvta.commands import register as register_head
+    from dvta_live.export.commands import register as register_export
     from dvta_live.labels.commands import app as labels_app
     from dvta_live.realtime.commands import register as register_live
 
@@ -48,6 +49,7 @@ def _mount_subcommands() -> None:
     register_backbone(app)
     register_head(app)
     register_live(app)
+    register_export(app)
 
 
 _mount_subcommands()

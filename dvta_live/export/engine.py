@@ -28,7 +28,7 @@ ENGINE_MAGIC = b"DVTAENG1"
 ENGINE_HEADER_VERSION = 1
 _MAX_HEADER = 1 << 20  # a header is a few kB; anything larger is a corrupt length
 _REBUILD = "rebuild it on this machine: dvta export --format engine"
-_TRT_INSTALL = "pip install 'dvta-live[tensorrt]' (TensorRT 10.x) on a machine with an NVIDIA GPU"
+_TRT_INSTALL = "on a machine with an NVIDIA GPU and CUDA torch: pip install 'dvta-live[tensorrt]' (TensorRT 10.x)"
 
 
 @dataclass(frozen=True)
@@ -152,7 +152,7 @@ def tensorrt_missing() -> str | None:
         missing.append("torch is not importable")
     if not missing:
         return None
-    return "TensorRT engines need an NVIDIA GPU and TensorRT: " + "; ".join(missing) + f" ({_TRT_INSTALL})"
+    return "TensorRT engines need an NVIDIA GPU and TensorRT: " + "; ".join(missing) + f"; to fix, {_TRT_INSTALL}"
 
 
 def require_tensorrt() -> Any:

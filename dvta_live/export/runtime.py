@@ -201,6 +201,7 @@ class OnnxRuntime(Runtime):
         self.name = _ORT_NAMES.get(self.provider, f"onnxruntime-{self.provider}")
         self._side_names = TEXT_SIDE_NAMES
         self._on_gpu = self.provider != "CPUExecutionProvider"
+        self.graphs = f"{self.paths.text.name} + {self.paths.window.name}"
         self._device_id = device_id
 
     def _provider(self, name: str, device_id: int, engine_cache: Path) -> Any:
@@ -304,6 +305,7 @@ class TensorRTRuntime(Runtime):
         self._stream = torch.cuda.Stream(self.device)
         self._lock = threading.Lock()  # one execution context: one call at a time
         self.name = "tensorrt"
+        self.graphs = f"{self.engine_path.name} ({header.get('graph', 'window')} graph)"
 
     def bounds(self, name: str) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
         """The engine's own (min, opt, max) shape of an input (profile 0)."""

@@ -1,0 +1,258 @@
+"""`dvta export` (ONNX / TensorRT engine, with --check) and `dvta benchmark` (top-level commands).
+
+Heavy imports (torch, onnx, onnxruntime, tensorrt) happen inside the commands, so --help is instant.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from dvta_live.console import console, err_console
+from dvta_live.errors import UserError
+
+ModelOpt = Annotated[Path | None, typer.Option(
+    "--model", "-m", help="Model folder (backbone.safetensors + head.safetensors) or a head file that "
+    "records its backbone. Default: the bundled model.", show_default=False)]
+
+
+def _ints(values: list[str] | None, default: tuple[int, ...], option: str) -> tuple[int, ...]:
+    """Repeated and/or comma-separated integers: --batch 1 --batch 64, or --batch 1,64."""
+    if not values:
+        return default
+    try:
+        out = tuple(int(v) for value in values for v in value.replace(",", " ").split())
+    except ValueError:
+        raise UserError(f"{option} takes whole numbers, got {' '.join(values)!r}",
+                        fix=f"e.g. {option} 1,64") from None
+    if not out or min(out) < 1:
+        raise UserError(f"{option} needs numbers >= 1", fix=f"e.g. {option} 1,64")
+    return out
+
+
+def export_command(
+    model: ModelOpt = None,
+    out: Annotated[Path | None, typer.Option(
+        "--out", "-o", help="A folder, or the file to write (X.onnx / X.engine: the other files are named "
+        "X.*). Default: the model folder.", show_default=False)] = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="onnx, or engine (TensorRT; writes the ONNX "
+                                     "too).")] = "onnx",
+    split: Annotated[bool, typer.Option("--split", help="Also write the backbone and the head as separate "
+                                        "graphs.")] = False,
+    check: Annotated[bool, typer.Option("--check", help="Compare eager PyTorch with the export on real "
+                                        "skeletons; exit 1 above the tolerance.")] = False,
+    check_data: Annotated[list[Path] | None, typer.Option(
+        "--check-data", help="Skeleton files/folders for --check (default: ../shared/data/ntu).",
+        show_default=False)] = None,
+    check_samples: Annotated[int, typer.Option(min=1, help="At most this many sequences in --check.")] = 16,
+    check_classes: Annotated[int, typer.Option(min=1, help="Classes (C) of the --check text.")] = 60,
+    fp16: Annotated[bool | None, typer.Option(
+        "--fp16/--fp32", help="Engine precision (default: fp16 where the GPU is fast at it).",
+        show_default=False)] = None,
+    graph: Annotated[str, typer.Option(help="Engine graph: window (class side precomputed once per labels "
+                                       "file, faster) or recognizer (skeleton + text).")] = "window",
+    min_batch: Annotated[int, typer.Option(min=1, help="Engine profile: smallest B.")] = 1,
+    opt_batch: Annotated[int, typer.Option(min=1, help="Engine profile: B to tune for.")] = 16,
+    max_batch: Annotated[int, typer.Option(min=1, help="Engine profile: largest B (more is run in "
+                                           "chunks).")] = 64,
+    min_classes: Annotated[int, typer.Option(min=1, help="Engine profile: fewest classes.")] = 1,
+    opt_classes: Annotated[int, typer.Option(min=1, help="Engine profile: C to tune for.")] = 60,
+    max_classes: Annotated[int, typer.Option(min=1, help="Engine profile: most classes.")] = 256,
+    timing_cache: Annotated[Path | None, typer.Option(
+        help="TensorRT timing cache file (default: X.timing.cache beside the engine).",
+        show_default=False)] = None,
+    workspace: Annotated[float, typer.Option(help="TensorRT builder workspace, GiB.")] = 4.0,
+    opset: Annotated[int, typer.Option(min=17, help="ONNX opset.")] = 17,
+) -> None:
+    """Export a model to ONNX (and optionally a TensorRT engine), with its metadata.
+
+    Writes X.onnx (the whole recogniser: skeleton [B, 3, T, 25, 2] + text [C, 2, D] -> scores [B, C]),
+    X.text.onnx + X.window.onnx (the class side once per labels file, then per window: what the
+    runtimes run) and X.json; B and C are dynamic, so editing the labels file needs no re-export.
+    The metadata (recipe, layout, text model, dims, training classes, versions, model hash) is in
+    each ONNX file's metadata_props and in X.json.
+
+    Examples:
+
+      dvta export --model models/my-model --check
+
+      dvta export -m models/my-model --out exported/my-model.onnx --split
+
+      dvta export -m models/my-model --format engine --max-batch 32 --max-classes 128 --check
+    """
+    from dvta_live.export.common import ExportPaths, default_export_paths, resolve_model
+
+    if fmt not in ("onnx", "engine"):
+        raise UserError(f"unknown --format {fmt!r}", fix="use --format onnx or --format engine")
+    if graph not in ("window", "recognizer"):
+        raise UserError(f"unknown --graph {graph!r}", fix="use --graph window or --graph recognizer")
+    if fmt == "engine":
+        from dvta_live.export.engine import ProfileBounds, tensorrt_missing
+
+        missing = tensorrt_missing()  # before minutes of ONNX export
+        if missing:
+            raise UserError(missing)
+        profile = ProfileBounds(min_batch, opt_batch, max_batch, min_classes, opt_classes, max_classes)
+        profile.validate()
+    from dvta_live.export.onnx_export import export_onnx, onnx_metadata
+    from dvta_live.recognizer import load_recognizer
+
+    model_path = resolve_model(model)
+    with err_console.status(f"loading {model_path}"):
+        recognizer, info = load_recognizer(model_path)
+    paths = ExportPaths.from_out(out) if out is not None else default_export_paths(info)
+    with err_console.status("exporting ONNX graphs"):
+        result = export_onnx((recognizer, info), paths.folder / f"{paths.stem}.onnx", split=split, opset=opset)
+    written: dict[str, Path] = dict(result.files)
+    written["metadata"] = paths.metadata
+    if fmt == "engine":
+        from dvta_live.export.engine import export_engine
+
+        source = paths.window if graph == "window" else paths.recognizer
+        with err_console.status("building the TensorRT engine (minutes the first time)"):
+            export_engine(source, paths.engine, metadata=onnx_metadata(source), profile=profile, fp16=fp16,
+                          timing_cache=timing_cache or paths.timing_cache, workspace_gib=workspace)
+        written["engine"] = paths.engine
+    table = Table(title=f"dvta export: {escape(str(model_path))} ({info.architecture}, recipe "
+                  f"{info.recipe.name}, window {info.window}, text {info.text_dim}-d)")
+    table.add_column("graph")
+    table.add_column("file")
+    table.add_column("size", justify="right")
+    for name, file in written.items():
+        table.add_row(name, escape(str(file)), f"{file.stat().st_size / 1e6:.1f} MB")
+    console.print(table)
+    if check:
+        _run_check(model_path, paths, check_data, check_samples, check_classes, fmt == "engine")
+
+
+def _run_check(model_path: Path, paths: Any, data: list[Path] | None, samples: int, classes: int,
+               engine: bool) -> None:
+    from dvta_live.export.check import (
+        check_text,
+        check_whole_graph,
+        compare_runtimes,
+        default_check_data,
+        load_check_windows,
+    )
+    from dvta_live.export.runtime import OnnxRuntime, TensorRTRuntime, TorchRuntime
+
+    if not data:
+        found = default_check_data()
+        if found is None:
+            raise UserError("--check needs real skeletons and ../shared/data/ntu is not here",
+                            fix="give --check-data FILE_OR_FOLDER (NTU .skeleton or any format dvta data "
+                            "inspect reads)")
+        data = [found]
+    eager = TorchRuntime(model_path)
+    with err_console.status("reading the check skeletons"):
+        windows, _ = load_check_windows(data, eager.info.recipe, samples)
+    text = check_text(classes, eager.info.text_dim)
+    results = []
+    with err_console.status(f"eager vs exported on {len(windows)} windows, {classes} classes"):
+        results.append(compare_runtimes(eager, OnnxRuntime(model_path, paths.window,
+                                                           providers=["CPUExecutionProvider"]), windows, text))
+        if paths.recognizer.is_file():
+            results.append(check_whole_graph(paths.recognizer, eager, windows, text))
+        if engine:
+            trt_rt = TensorRTRuntime(model_path, paths.engine)
+            results.append(compare_runtimes(eager, trt_rt, windows, text, trt_rt.precision))
+    table = Table(title=f"dvta export --check: {len(windows)} real windows from "
+                  f"{escape(', '.join(str(d) for d in data))}, {classes} classes")
+    for column in ("exported", "precision", "max abs", "max rel", "top-1 same", "tolerance", ""):
+        table.add_column(column, justify="left" if column in ("exported", "precision") else "right")
+    for r in results:
+        table.add_row(escape(r.runtime), r.precision, f"{r.max_abs:.2e}", f"{r.max_rel:.2e}",
+                      f"{r.top1_agreement:.0%}", f"{r.tolerance:.0e}",
+                      "[green]ok[/]" if r.passed else "[bold red]FAIL[/]")
+    console.print(table)
+    console.print("[dim]rel = max |exported - eager| / max |eager|[/]")
+    failed = [r for r in results if not r.passed]
+    if failed:
+        err_console.print(f"[bold red]error:[/] {', '.join(r.runtime for r in failed)} differ from eager "
+                          "PyTorch above the tolerance")
+        raise typer.Exit(1)
+
+
+def benchmark_command(
+    model: ModelOpt = None,
+    runtime: Annotated[list[str] | None, typer.Option(
+        "--runtime", "-r", help="torch, onnx, tensorrt (repeat or comma-separate; default: every one "
+        "available here).", show_default=False)] = None,
+    batch: Annotated[list[str] | None, typer.Option(
+        "--batch", "-b", help="Windows per call (B): repeat or comma-separate. [default: 1,64]",
+        show_default=False)] = None,
+    classes: Annotated[list[str] | None, typer.Option(
+        "--classes", "-c", help="Number of classes (C): repeat or comma-separate. [default: 5,60,120]",
+        show_default=False)] = None,
+    threads: Annotated[int | None, typer.Option(help="CPU threads for torch / onnxruntime (default: "
+                                                "theirs).", show_default=False)] = None,
+    min_time: Annotated[float, typer.Option(help="Seconds of timed calls per shape (at least 3 calls).")] = 1.0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the rows as JSON on stdout.")] = False,
+) -> None:
+    """Latency and throughput of each available runtime on the same model and inputs.
+
+    One call scores B preprocessed windows against C classes (the class side prepared once, as the
+    live loop does). Runtimes are interleaved per shape, so a busy machine slows them alike.
+
+    Examples:
+
+      dvta benchmark --model models/my-model
+
+      dvta benchmark -m models/my-model --runtime torch,onnx --batch 1,64 --classes 5,60,120 --json
+    """
+    from dvta_live.export.benchmark import benchmark, speedups
+    from dvta_live.export.common import resolve_model
+    from dvta_live.export.runtime import available_runtimes, open_runtime
+
+    model_path = resolve_model(model)
+    batches = _ints(batch, (1, 64), "--batch")
+    class_counts = _ints(classes, (5, 60, 120), "--classes")
+    status = available_runtimes(model_path)
+    if runtime:
+        names = [n for value in runtime for n in value.replace(",", " ").split()]
+        unknown = [n for n in names if n not in status]
+        if unknown:
+            raise UserError(f"unknown runtime {unknown[0]!r}", fix="use torch, onnx or tensorrt")
+        for n in names:
+            if status[n] is not None:
+                raise UserError(f"runtime {n} is not available here: {status[n]}")
+    else:
+        names = [n for n in ("torch", "onnx", "tensorrt") if status[n] is None]
+        for n, why in status.items():
+            if why is not None and not as_json:
+                err_console.print(f"[yellow]skipping {n}:[/] {escape(why)}")
+    with err_console.status("opening the runtimes"):
+        runtimes = [open_runtime(model_path, n, threads=threads) for n in names]
+    with err_console.status(f"timing {len(runtimes)} runtimes x {len(batches)} batches x "
+                            f"{len(class_counts)} class counts"):
+        rows = benchmark(runtimes, batches, class_counts, min_time_s=min_time)
+    ratio = speedups(rows, "torch")
+    if as_json:
+        console.print_json(json.dumps([r.to_dict() | {"vs_torch": ratio.get((r.runtime, r.batch, r.classes))}
+                                       for r in rows]))
+        return
+    table = Table(title=f"dvta benchmark: {escape(str(model_path))} (window {runtimes[0].info.window})")
+    for column in ("runtime", "B", "C", "latency ms", "p90 ms", "samples/s", "vs torch", "runs"):
+        table.add_column(column, justify="left" if column == "runtime" else "right")
+    for r in rows:
+        x = ratio.get((r.runtime, r.batch, r.classes))
+        table.add_row(escape(r.runtime), str(r.batch), str(r.classes), f"{r.latency_ms:.1f}",
+                      f"{r.latency_p90_ms:.1f}", f"{r.samples_per_s:.1f}", "-" if x is None else f"{x:.2f}x",
+                      str(r.runs))
+    console.print(table)
+    for rt in runtimes:
+        console.print(f"[dim]{escape(rt.name)}: {escape(rt.describe())}[/]")
+
+
+def register(app: typer.Typer) -> None:
+    """Add `export` and `benchmark` to ``app`` as top-level commands."""
+    app.command("export")(export_command)
+    app.command("benchmark")(benchmark_command)
+
+
+__all__ = ["benchmark_command", "export_command", "register"]
