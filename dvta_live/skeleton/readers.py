@@ -13,6 +13,9 @@ Axis conventions, checked on the data in ../shared (tests/test_readers.py keeps 
 - Preprocessed NTU arrays keep NTU axes except 2s-AGCN's ``pre_normalization`` output (spine along +z),
   which is detected and rotated back (y = z', z = -y').
 
+- Motion capture (BVH, CMU ASF/AMC): forward kinematics and retargeting to NTU-25 in mocap.py, turned to
+  face the camera; see that module for the joint mapping, units and the CMU segment labels.
+
 NTU body selection follows 2s-AGCN / MS-G3D ``data_gen/ntu_gendata.py`` ``read_xyz``: bodies fill up to
 4 slots in their order within each frame, and the 2 slots with the largest spread over their non-zero
 frames (sum over x, y, z of the std over frames and joints, ``get_nonzero_std``) are kept, larger first.
@@ -51,6 +54,8 @@ SUPPORTED_FORMATS: tuple[str, ...] = (
     "AimCLR/SMIE/CrosSCLR *_position.npy or 2s-AGCN *_data_joint.npy (N,3,T,25,2) with *_label.pkl/.npy",
     "CTR-GCN .npz (x_train, y_train, x_test, y_test)",
     "this project's .dvta.safetensors store",
+    "BVH motion capture .bvh (Bandai Namco naming gives the class), or a folder of them",
+    "CMU mocap <subject>_<take>.amc (its .asf beside it), or the folder (mocap_segments.txt labels segments)",
 )
 _SUPPORTED_TEXT = "supported: " + "; ".join(SUPPORTED_FORMATS)
 
@@ -643,24 +648,33 @@ def _folder_kind(folder: Path) -> str | None:
                                ("msr-action3d", "skeleton3D", "*_skeleton3D.txt")):
         if any(folder.glob(pattern)) or any((folder / sub).glob(pattern)):
             return kind
-    return "ntu-skeleton-folder" if any(folder.glob("*.skeleton")) else None
+    if any(folder.glob("*.skeleton")):
+        return "ntu-skeleton-folder"
+    if any(folder.glob("*.amc")) or any(folder.glob("*.AMC")):
+        return "cmu-mocap"
+    return "bvh-folder" if any(folder.glob("*.bvh")) else None
 
 
 def detect_format(path: str | Path) -> str:
     """The reader ``read_path`` would use: ntu-skeleton(-folder), utd-mhad(-mat), nw-ucla(-json),
-    msr-action3d(-txt), position-npy, ctrgcn-npz, store. Raises DataError naming the path otherwise."""
+    msr-action3d(-txt), position-npy, ctrgcn-npz, store, bvh(-folder), cmu-amc, cmu-mocap. Raises
+    DataError naming the path otherwise."""
     path = Path(path)
     if not path.exists():
         raise DataError("no such file or folder", path, _SUPPORTED_TEXT)
     if path.is_file():
         name = path.name.lower()
         by_suffix = {".skeleton": "ntu-skeleton", ".mat": "utd-mhad-mat", ".json": "nw-ucla-json",
-                     ".npy": "position-npy", ".npz": "ctrgcn-npz", ".safetensors": "store"}
+                     ".npy": "position-npy", ".npz": "ctrgcn-npz", ".safetensors": "store",
+                     ".bvh": "bvh", ".amc": "cmu-amc"}
         if name.endswith(".txt") and "skeleton3d" in name:
             return "msr-action3d-txt"
         for suffix, kind in by_suffix.items():
             if name.endswith(suffix):
                 return kind
+        if name.endswith(".asf"):
+            raise DataError("an ASF skeleton on its own (no motion)", path,
+                            "pass one of the .amc takes beside it, or the folder")
         if name.endswith(".pkl"):
             raise DataError("a label file on its own", path, "pass the *_position.npy / *_data_joint.npy "
                             "array beside it; the labels are found automatically")
@@ -672,8 +686,9 @@ def detect_format(path: str | Path) -> str:
         return kind
     # one level down: NTU-120 ships as two folders of .skeleton files; anything else is ambiguous
     found = {sub.name: k for sub in sorted(path.iterdir()) if sub.is_dir() and (k := _folder_kind(sub))}
-    if found and set(found.values()) == {"ntu-skeleton-folder"}:
-        return "ntu-skeleton-folder"
+    # and Bandai Namco as its dataset-1/ and dataset-2/ folders of BVH clips
+    if found and set(found.values()) in ({"ntu-skeleton-folder"}, {"bvh-folder"}):
+        return found.popitem()[1]
     if found:
         listing = ", ".join(f"{k} in {name}/" for name, k in found.items())
         raise DataError(f"this folder holds several datasets ({listing})", path, "pass one of them")
@@ -708,6 +723,12 @@ def read_path(path: str | Path) -> SkeletonDataset:
         return read_position_npy(path)
     if kind == "ctrgcn-npz":
         return read_ctrgcn_npz(path)
+    if kind in ("bvh", "bvh-folder", "cmu-amc", "cmu-mocap"):
+        from dvta_live.skeleton import mocap
+
+        readers = {"bvh": mocap.read_bvh_file, "bvh-folder": mocap.read_bvh_folder,
+                   "cmu-amc": mocap.read_amc_file, "cmu-mocap": mocap.read_cmu_folder}
+        return readers[kind](path)
     from dvta_live.skeleton.store import load_dataset
 
     return load_dataset(path)
