@@ -24,16 +24,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import shared_path
+from test_cli import assert_one_line_error, run_dvta
+from test_convert import LOOSE_RANGE, median_bone_lengths
+
 from dvta_live.errors import DataError
 from dvta_live.skeleton import mocap
 from dvta_live.skeleton.layouts import NTU25
 from dvta_live.skeleton.readers import detect_format, read_path
 from dvta_live.skeleton.sequence import SkeletonDataset
 from dvta_live.skeleton.summary import summarize
-from test_cli import assert_one_line_error, run_dvta
-from test_convert import LOOSE_RANGE, median_bone_lengths
 
 J = NTU25.index
 SIZE_RANGE = (0.8, 1.6)
