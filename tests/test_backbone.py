@@ -419,3 +419,22 @@ def test_joint_shift_switches_on_when_xpos_is_written() -> None:
     assert shift.joint_shift_needed() and not torch.allclose(before, after)
     ref = _kernel_reference(x.numpy(), shift.xpos.detach().numpy(), shift.ypos.detach().numpy(), 1)
     np.testing.assert_allclose(after.numpy(), ref, atol=2e-6, rtol=1e-5)
+
+
+def test_official_shiftgcn_weights_with_the_live_recipe_shiftgcn64() -> None:
+    """The 64-frame live recipe keeps the official NTU-120 weights right on all six NTU samples."""
+    import re
+
+    from dvta_live.skeleton.readers import read_ntu_skeleton
+    from dvta_live.skeleton.recipe import get_recipe
+
+    model, _ = load_torch_checkpoint(shared_path("weights", "shift-gcn", WEIGHTS[120]), "shiftgcn64")
+    folder = shared_path("data", "ntu")
+    recipe = get_recipe("shiftgcn64")
+    x = torch.from_numpy(np.stack([recipe.apply(read_ntu_skeleton(folder / f"{s}.skeleton").data)
+                                   for s in NTU_SAMPLES]))
+    assert x.shape[2] == 64
+    labels = [int(re.search(r"A(\d{3})", s).group(1)) - 1 for s in NTU_SAMPLES]
+    with torch.inference_mode():
+        _, logits = model(x)
+    assert logits.argmax(1).tolist() == labels
