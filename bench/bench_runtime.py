@@ -20,6 +20,7 @@ import os
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -77,8 +78,8 @@ def main() -> None:
             for batch in (int(b) for b in args.batches.split(",")):
                 windows = bench_windows(eager.info.window, batch)
                 diff = float(np.abs(eager.scores(windows, p_eager) - onnx_rt.scores(windows, p_onnx)).max())
-                t_eager, t_onnx = alternate([lambda: eager.scores(windows, p_eager),
-                                             lambda: onnx_rt.scores(windows, p_onnx)], args.min_time)
+                t_eager, t_onnx = alternate([partial(eager.scores, windows, p_eager),
+                                             partial(onnx_rt.scores, windows, p_onnx)], args.min_time)
                 best_e, best_o = min(t_eager), min(t_onnx)
                 med_e, med_o = float(np.median(t_eager)), float(np.median(t_onnx))
                 row = {"arch": args.arch, "batch": batch, "classes": classes, "threads": args.threads,

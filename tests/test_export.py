@@ -236,12 +236,73 @@ def test_stale_or_mismatched_engine_is_refused(tmp_path: Path) -> None:
         ProfileBounds(min_batch=8, opt_batch=4).validate()
 
 
+class _FakeTensorRT:
+    """Records the TensorRT 10 builder calls ``export_engine`` makes (no GPU here: checks the flow and
+    the file it writes, not TensorRT's behaviour; the gpu tests below do that)."""
+
+    __version__ = "10.8.0.43"
+
+    def __init__(self) -> None:
+        from types import SimpleNamespace as NS
+
+        self.calls: list[tuple[object, ...]] = []
+        rec = self.calls
+        inputs = ["skeleton", "keys", "sq_ctx", "dot_ctx_delta", "sq_delta", "metric_base", "metric_delta"]
+        cache = NS(serialize=lambda: b"timing")
+        self.Logger = type("Logger", (), {"WARNING": 2, "__init__": lambda self, level: None})
+        self.NetworkDefinitionCreationFlag = NS(EXPLICIT_BATCH=0)
+        self.MemoryPoolType, self.BuilderFlag = NS(WORKSPACE="workspace"), NS(FP16="fp16")
+        network = NS(num_inputs=len(inputs), get_input=lambda i: NS(name=inputs[i]))
+        self.OnnxParser = lambda net, logger: NS(parse=lambda data: rec.append(("parse", len(data))) or True,
+                                                num_errors=0, get_error=lambda i: "")
+        profile = NS(set_shape=lambda name, lo, opt, hi: rec.append(("shape", name, lo, opt, hi)))
+        config = NS(set_memory_pool_limit=lambda pool, size: rec.append(("pool", pool, size)),
+                    set_flag=lambda flag: rec.append(("flag", flag)),
+                    add_optimization_profile=lambda p: rec.append(("profile",)),
+                    create_timing_cache=lambda data: rec.append(("cache", data)) or cache,
+                    set_timing_cache=lambda c, ignore: rec.append(("set_cache", ignore)) or True,
+                    get_timing_cache=lambda: cache)
+        self.Builder = lambda logger: NS(platform_has_fast_fp16=True, create_network=lambda flags: network,
+                                         create_builder_config=lambda: config,
+                                         create_optimization_profile=lambda: profile,
+                                         build_serialized_network=lambda net, cfg: memoryview(b"ENGINE"))
+
+
+def test_export_engine_flow_with_a_stand_in_tensorrt(stgcn: tuple[Path, Path], tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch
+
+    import dvta_live.export.engine as engine_module
+
+    fake = _FakeTensorRT()
+    monkeypatch.setitem(sys.modules, "tensorrt", fake)
+    monkeypatch.setattr(engine_module, "tensorrt_missing", lambda: None)
+    monkeypatch.setattr(engine_module, "gpu_identity", lambda device=0: ("NVIDIA L4", (8, 9)))
+    monkeypatch.setattr(torch.cuda, "set_device", lambda device: None)
+    model, exported = stgcn
+    window = ExportPaths(exported).window
+    out = engine_module.export_engine(window, tmp_path / "m.engine", metadata=onnx_metadata(window),
+                                      profile=ProfileBounds(1, 4, 8, 1, 16, 64), timing_cache=tmp_path / "t.cache")
+    shapes = {c[1]: c[2:] for c in fake.calls if c[0] == "shape"}
+    assert shapes["skeleton"] == ((1, 3, 50, 25, 2), (4, 3, 50, 25, 2), (8, 3, 50, 25, 2))
+    assert shapes["keys"] == ((3, 1, 384), (3, 16, 384), (3, 64, 384))
+    assert shapes["metric_base"] == ((1, 768), (16, 768), (64, 768))
+    assert ("flag", "fp16") in fake.calls and ("set_cache", False) in fake.calls
+    assert (tmp_path / "t.cache").read_bytes() == b"timing"
+    header, blob = parse_engine_bytes(out.read_bytes())
+    assert blob == b"ENGINE" and header["precision"] == "fp16" and header["graph"] == "window"
+    assert header["profile"] == {"batch": [1, 4, 8], "classes": [1, 16, 64]}
+    _, info = load_recognizer(model)
+    check_engine_header(header, model_sha256=model_sha256(info), tensorrt_version="10.8.0.43",
+                        gpu_name="NVIDIA L4", compute_capability=(8, 9))
+
+
 # ------------------------------------------------------------------------------------------- CLI
 
 
 def _dvta(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "dvta_live", *args], capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "COLUMNS": "200"})
+                          env={**os.environ, "COLUMNS": "200"}, check=False)
 
 
 def _one_line_error(result: subprocess.CompletedProcess[str], *needles: str) -> None:

@@ -71,11 +71,15 @@ def export_command(
 ) -> None:
     """Export a model to ONNX (and optionally a TensorRT engine), with its metadata.
 
-    Writes X.onnx (the whole recogniser: skeleton [B, 3, T, 25, 2] + text [C, 2, D] -> scores [B, C]),
-    X.text.onnx + X.window.onnx (the class side once per labels file, then per window: what the
-    runtimes run) and X.json; B and C are dynamic, so editing the labels file needs no re-export.
-    The metadata (recipe, layout, text model, dims, training classes, versions, model hash) is in
-    each ONNX file's metadata_props and in X.json.
+    X.onnx: the whole recogniser, skeleton [B, 3, T, 25, 2] + text [C, 2, D] -> scores [B, C].
+
+    X.text.onnx + X.window.onnx: the class side (once per labels file), then per window: what runtimes run.
+
+    X.json: recipe, layout, text model, dims, training classes, versions, model hash (also in each graph's
+    metadata_props). X is the --out stem, by default recognizer in the model folder.
+
+    B and C are dynamic: editing the labels file needs no re-export. --check compares eager PyTorch with
+    the export on real skeletons (NTU samples by default) and fails above the precision's tolerance.
 
     Examples:
 

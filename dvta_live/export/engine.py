@@ -240,7 +240,7 @@ def export_engine(onnx_path: str | Path, out: str | Path, *, metadata: dict[str,
     cache_path = Path(timing_cache) if timing_cache else None
     cache_bytes = cache_path.read_bytes() if cache_path is not None and cache_path.is_file() else b""
     cache = config.create_timing_cache(cache_bytes)
-    config.set_timing_cache(cache, ignore_mismatch=False)
+    config.set_timing_cache(cache, False)  # False: refuse a cache from another GPU / version
 
     serialized = builder.build_serialized_network(network, config)
     if serialized is None:

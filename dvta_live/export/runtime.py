@@ -442,11 +442,14 @@ def open_runtime(model_path: str | Path, runtime: str = "auto", *, device: str |
     # auto
     why = available_runtimes(model_path if engine is None else None)
     if why["tensorrt"] is None:
-        return _auto(TensorRTRuntime(model_path, engine), "TensorRT engine")
+        try:
+            return _auto(TensorRTRuntime(model_path, engine), "TensorRT engine")
+        except UserError as exc:  # a stale engine: say why and take the next fastest
+            why["tensorrt"] = str(exc)
     if why["onnx"] is None and _gpu_providers():
         return _auto(OnnxRuntime(model_path, onnx, threads=threads), "ONNX Runtime on the GPU")
     if _cuda():
-        return _auto(TorchRuntime(model_path, "cuda"), f"PyTorch CUDA (no GPU ONNX Runtime; {why['tensorrt']})")
+        return _auto(TorchRuntime(model_path, "cuda"), f"PyTorch CUDA; no GPU ONNX Runtime; {why['tensorrt']}")
     if why["onnx"] is None:
         return _auto(OnnxRuntime(model_path, onnx, threads=threads), "ONNX Runtime is the fastest on a CPU")
     return _auto(TorchRuntime(model_path, "cpu", threads), str(why["onnx"]))
