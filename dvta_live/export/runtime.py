@@ -101,7 +101,8 @@ class TorchRuntime(Runtime):
 
 
     def describe(self) -> str:
-        threads = f", {self._torch.get_num_threads()} threads" if self.device.type == "cpu" else ""
+        n = self._torch.get_num_threads()
+        threads = f", {n} thread{'s' if n != 1 else ''}" if self.device.type == "cpu" else ""
         return f"{self.name} (PyTorch {self._torch.__version__} eager{threads})"
 
 
@@ -244,7 +245,7 @@ class OnnxRuntime(Runtime):
         return binding.copy_outputs_to_cpu()[0]
 
     def describe(self) -> str:
-        threads = f", {self.threads} threads" if self.threads else ""
+        threads = f", {self.threads} thread{'s' if self.threads != 1 else ''}" if self.threads else ""
         return (f"{self.name} (onnxruntime {self._ort.__version__}, {self.provider}{threads}; "
                 f"{self.paths.window})")
 
