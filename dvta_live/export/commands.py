@@ -89,7 +89,8 @@ def export_command(
 
       dvta export -m models/my-model --format engine --max-batch 32 --max-classes 128 --check
     """
-    from dvta_live.export.common import ExportPaths, default_export_paths, resolve_model
+    from dvta_live.export.common import ExportPaths, default_export_paths
+    from dvta_live.recognizer import default_model
 
     if fmt not in ("onnx", "engine"):
         raise UserError(f"unknown --format {fmt!r}", fix="use --format onnx or --format engine")
@@ -106,7 +107,7 @@ def export_command(
     from dvta_live.export.onnx_export import export_onnx, onnx_metadata
     from dvta_live.recognizer import load_recognizer
 
-    model_path = resolve_model(model)
+    model_path = default_model(model)
     with err_console.status(f"loading {model_path}"):
         recognizer, info = load_recognizer(model_path)
     paths = ExportPaths.from_out(out) if out is not None else default_export_paths(info)
@@ -210,10 +211,10 @@ def benchmark_command(
       dvta benchmark -m models/my-model --runtime torch,onnx --batch 1,64 --classes 5,60,120 --json
     """
     from dvta_live.export.benchmark import benchmark, speedups
-    from dvta_live.export.common import resolve_model
     from dvta_live.export.runtime import available_runtimes, open_runtime
+    from dvta_live.recognizer import default_model
 
-    model_path = resolve_model(model)
+    model_path = default_model(model)
     batches = _ints(batch, (1, 64), "--batch")
     class_counts = _ints(classes, (5, 60, 120), "--classes")
     status = available_runtimes(model_path)

@@ -25,7 +25,6 @@ from typing import Any
 from dvta_live.errors import UserError
 from dvta_live.recognizer import RecognizerInfo
 
-DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "assets" / "model"
 DEFAULT_STEM = "recognizer"
 METADATA_KEY = "dvta_live"  # the ONNX metadata_props key holding the JSON
 EXPORT_FORMAT = "dvta-live-export"
@@ -34,16 +33,6 @@ OPSET = 17
 
 # TextSide field names, in order: the text graph's outputs and the window graph's extra inputs.
 TEXT_SIDE_NAMES = ("keys", "sq_ctx", "dot_ctx_delta", "sq_delta", "metric_base", "metric_delta")
-
-
-def resolve_model(model: str | Path | None) -> Path:
-    """``--model`` or, when omitted, the bundled default model (refused in one line while it is absent)."""
-    if model is not None:
-        return Path(model)
-    if not (DEFAULT_MODEL / "backbone.safetensors").is_file():
-        raise UserError("no bundled default model in this install", DEFAULT_MODEL,
-                        "give --model FOLDER (backbone.safetensors + head.safetensors, see dvta model pack)")
-    return DEFAULT_MODEL
 
 
 def model_sha256(info: RecognizerInfo) -> str:
@@ -160,6 +149,6 @@ def read_json(path: Path) -> dict[str, Any]:
     return data
 
 
-__all__ = ["DEFAULT_MODEL", "DEFAULT_STEM", "METADATA_KEY", "OPSET", "TEXT_SIDE_NAMES", "ExportPaths",
+__all__ = ["DEFAULT_STEM", "METADATA_KEY", "OPSET", "TEXT_SIDE_NAMES", "ExportPaths",
            "cache_root", "default_export_paths", "export_metadata", "model_sha256", "onnx_cache_dir",
-           "read_json", "resolve_model", "versions"]
+           "read_json", "versions"]

@@ -51,7 +51,7 @@ class Runtime(ABC):
     def describe(self) -> str:
         return self.name
 
-    def close(self) -> None:  # noqa: B027 - optional hook
+    def close(self) -> None:
         """Release device memory / sessions."""
 
     def _check_text(self, text: np.ndarray) -> np.ndarray:
