@@ -41,7 +41,7 @@ def run_one(split: str, seed: int, shared: Path, work: Path, backbone_epochs: in
     head = work / tag / "head.safetensors"
     started = time.perf_counter()
     dvta("train-backbone", data, "--split", split, "--seed", str(seed), "--epochs", str(backbone_epochs),
-         "-o", str(run))
+         "-o", str(run), *(["--resume"] if (run / "last.pt").is_file() else []))  # an interrupted bench continues
     backbone_s = time.perf_counter() - started
     dvta("extract-features", "-b", str(run / "backbone.safetensors"), data, "--split", split, "-o", str(features))
     dvta("train-head", str(features), "--split", split, "--labels", dataset, "--epochs", str(head_epochs),
@@ -61,9 +61,13 @@ def main() -> None:
     parser.add_argument("--head-epochs", type=int, default=100)
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    rows = []
-    for split in args.splits:
-        for seed in args.seeds:
+    results = args.out / "results.json"
+    rows = json.loads(results.read_text()) if results.is_file() else []  # rows of an interrupted run stand
+    done = {(r["split"], r["seed"]) for r in rows}
+    for seed in args.seeds:  # seeds outermost: every split has a figure early, the spread comes later
+        for split in args.splits:
+            if (split, seed) in done:
+                continue
             row = run_one(split, seed, args.shared, args.out / "work", args.backbone_epochs, args.head_epochs)
             rows.append(row)
             print(json.dumps(row), flush=True)
@@ -71,6 +75,8 @@ def main() -> None:
     lines = ["| split | ours: mean +- std (seeds) | PURLS | minutes per seed |", "|---|---|---|---|"]
     for split in args.splits:
         accs = [r["zsl_top1"] for r in rows if r["split"] == split]
+        if not accs:
+            continue
         minutes = statistics.mean(r["total_s"] for r in rows if r["split"] == split) / 60
         spread = statistics.stdev(accs) if len(accs) > 1 else 0.0
         lines.append(f"| {split} | {statistics.mean(accs):.2f} +- {spread:.2f} ({len(accs)}) | "
