@@ -257,6 +257,8 @@ def extract_features_command(
     test_subjects: Annotated[str | None, typer.Option(help="Test subject ids; default: every unseen sample is "
                                                            "a zero-shot test sample, no gtest.")] = None,
     batch_size: Annotated[int, typer.Option(min=1)] = 64,
+    all_seen: Annotated[bool, typer.Option("--all-seen", help="Every class is seen: no zero-shot test set "
+                                           "(features to train a head on every class).")] = False,
 ) -> None:
     """Write backbone features in the SynSE folder layout (train / ztest / gtest) that `dvta train-head` reads.
 
@@ -274,15 +276,17 @@ def extract_features_command(
     from dvta_live.skeleton.readers import read_path, read_paths
     from dvta_live.skeleton.splits import parse_classes, parse_ids
 
-    if (unseen is None) == (split is None):
-        raise UserError("give exactly one of --unseen or --split")
+    if sum((unseen is not None, split is not None, all_seen)) != 1:
+        raise UserError("give exactly one of --unseen, --split or --all-seen")
     model, info = load_backbone(backbone)
     with err_console.status("reading data"):
         dataset = read_path(data[0]) if len(data) == 1 else read_paths(data)
     if split is not None:
         unseen_ids = _split_unseen(split, dataset.num_classes)
+    elif unseen is not None:
+        unseen_ids = parse_classes(unseen, dataset.class_names)
     else:
-        unseen_ids = parse_classes(unseen or "", dataset.class_names)
+        unseen_ids = []
     _refuse_leaky_backbone(info, backbone, unseen_ids)
     unseen_set = set(unseen_ids)
     test_ids = parse_ids(test_subjects)
@@ -306,7 +310,8 @@ def extract_features_command(
     save_features(out, parts["train"], labels["train"], parts["ztest"], labels["ztest"],
                   parts["gtest"] if gtest else None, labels["gtest"] if gtest else None, metadata=meta)
     console.print(f"[green]wrote[/] {escape(str(out))}: train {len(train)}, ztest {len(ztest)}, "
-                  f"gtest {len(gtest)} (unseen classes: {', '.join(dataset.class_names[i] for i in unseen_ids)})")
+                  f"gtest {len(gtest)} (unseen classes: "
+                  f"{', '.join(dataset.class_names[i] for i in unseen_ids) or 'none'})")
 
 
 def _split_unseen(name: str, num_classes: int) -> list[int]:

@@ -197,15 +197,19 @@ def _print_training(meta: dict[str, Any], head_path: Path, side: Path) -> None:
                   f"top-1 {_pct(sel['validation_top1'])} %")
     table.add_row("calibration", f"gamma {sel['calibration']:.4f} ({escape(sel['calibration_source'])})")
     z = met["zsl"]
-    table.add_row("ZSL top-1 (test)", f"{_pct(z['top1'])} % (per-batch mean as released: "
-                  f"{_pct(z['top1_batch_mean'])} %)")
+    if z is None:
+        table.add_row("ZSL top-1 (test)", "- (no unseen class: trained on every class)")
+    else:
+        table.add_row("ZSL top-1 (test)", f"{_pct(z['top1'])} % (per-batch mean as released: "
+                      f"{_pct(z['top1_batch_mean'])} %)")
     if met.get("gzsl"):
         g = met["gzsl"]
         table.add_row("GZSL (test)", f"seen {_pct(g['seen'])} %, unseen {_pct(g['unseen'])} %, "
                       f"H {_pct(g['harmonic'])} %")
     ts = met["test_selected_as_released"]
-    table.add_row("test-selected (released way)", f"{_pct(ts['top1_batch_mean'])} % at epoch {ts['epoch']} "
-                  "(optimistic: picked on the test set; not the saved head)")
+    if z is not None:
+        table.add_row("test-selected (released way)", f"{_pct(ts['top1_batch_mean'])} % at epoch "
+                      f"{ts['epoch']} (optimistic: picked on the test set; not the saved head)")
     table.add_row("metadata", escape(str(side)))
     console.print(table)
 
@@ -258,6 +262,9 @@ def evaluate_command(
         raise UserError(f"the text model gives {texts.dim}-d embeddings, the head takes {model.text_dim}-d",
                         head, f"use the text model it was trained with ({meta['text']['model']})")
     seen, unseen = meta["classes"]["seen"], meta["classes"]["unseen"]
+    if not unseen:
+        raise UserError("this head was trained on every class: it has no unseen classes to evaluate", head,
+                        "train a head with some classes held out (unseen) to measure zero-shot accuracy")
     bad = sorted(set(np.unique(feats.z_labels).tolist()) - set(unseen))
     if bad:
         raise UserError(f"class(es) {bad[:10]} are not unseen classes of this head", features /
@@ -322,10 +329,45 @@ def _print_report(report: dict[str, Any]) -> None:
     console.print(per)
 
 
+def merge_features_command(
+    sources: Annotated[list[Path], typer.Argument(help="Features folders (dvta extract-features), one per "
+                                                  "dataset.", show_default=False)],
+    labels: Annotated[str, typer.Option("--labels", "-l", help="The merged labels file (YAML; a bundled "
+                                        "name works): each dataset class must be an action's name or "
+                                        "alias.", show_default=False)],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Merged features folder to write.",
+                                      show_default=False)],
+    unseen: Annotated[str | None, typer.Option(help="Merged classes to hold out as the zero-shot test set "
+                                               "(names or ids, comma-separated). Default: none, every "
+                                               "class is trained.", show_default=False)] = None,
+) -> None:
+    """Merge several datasets' features folders into one, in the class list of one labels file.
+
+    Each dataset's classes are mapped to the labels file's actions by name or alias (synonyms across
+    datasets become one class); `dvta train-head MERGED --labels FILE` then trains on all of them.
+
+    Examples:
+
+      dvta merge-features feats/utd feats/nw-ucla feats/msr --labels default-training -o feats/all
+
+      dvta merge-features feats/utd feats/msr --labels merged.yaml --unseen "clap,bow" -o feats/held-out
+    """
+    from dvta_live.dvta.merge import merge_features
+
+    result = merge_features(sources, labels, out, unseen)
+    for src in result.per_source:
+        console.print(f"{escape(str(src['dataset']))}: {src['samples']} samples, {len(src['classes'])} "
+                      f"classes -> {len(set(src['classes'].values()))} merged")
+    held = ", ".join(result.class_names[c] for c in result.unseen) or "none"
+    console.print(f"[green]wrote[/] {escape(str(result.folder))}: {len(result.class_names)} classes, train "
+                  f"{result.train}, ztest {result.ztest} (unseen: {escape(held)})")
+
+
 def register(app: typer.Typer) -> None:
-    """Add `train-head` and `evaluate` to ``app`` as top-level commands."""
+    """Add `train-head`, `evaluate` and `merge-features` to ``app`` as top-level commands."""
     app.command("train-head")(train_head_command)
     app.command("evaluate")(evaluate_command)
+    app.command("merge-features")(merge_features_command)
 
 
 __all__ = ["evaluate_command", "register", "train_head_command"]

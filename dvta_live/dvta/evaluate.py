@@ -279,10 +279,12 @@ def evaluate_head(head: DVTAHead, texts: ClassTexts, features: FeatureSet, seen:
     unseen = sorted(int(c) for c in unseen)
     seen = sorted(int(c) for c in seen)
     names = texts.names
-    z_scores = class_scores(head, features.ztest, texts.embeddings, unseen)
-    z_pred = predict(z_scores, unseen)
-    report: dict[str, Any] = {"zsl": zsl_report(z_pred, features.z_labels, unseen, names, batch_size)}
-    if confusion_png is not None:
+    report: dict[str, Any] = {"zsl": None}  # None: no unseen class (a head trained on every class)
+    if unseen:
+        z_scores = class_scores(head, features.ztest, texts.embeddings, unseen)
+        z_pred = predict(z_scores, unseen)
+        report["zsl"] = zsl_report(z_pred, features.z_labels, unseen, names, batch_size)
+    if confusion_png is not None and unseen:
         matrix = confusion_matrix(features.z_labels, z_pred, unseen)
         report["confusion_png"] = str(save_confusion_png(
             matrix, [names[c] for c in unseen], confusion_png,

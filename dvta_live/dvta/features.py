@@ -15,7 +15,8 @@ SynSE (skelemoa/synse-zsl ``synse/data_cnn60.py``, the layout SMIE, DVTA and PUR
 SynSE's GZSL evaluation (``gating_synse_model_eval.py``) splits ``g_label`` into seen and unseen by
 membership in the unseen class list. SMIE/DVTA's layout names the zero-shot pair ``test.npy`` /
 ``test_label.npy``; it is accepted when ``ztest.npy`` is absent. ``gtest`` is optional (no generalised
-zero-shot figures without it).
+zero-shot figures without it). ``ztest.npy`` may hold zero rows: a folder for a head trained on every
+class (no unseen class, e.g. the bundled default model); such a head has no zero-shot test figures.
 
 An optional ``features.json`` (or ``meta.json``) describes where the features came from (backbone,
 checkpoint, preprocessing recipe, dataset, split name); it is passed through into a trained head's
@@ -98,8 +99,10 @@ def _load_array(path: Path) -> np.ndarray:
     return arr
 
 
-def _features(path: Path) -> np.ndarray:
+def _features(path: Path, allow_empty: bool = False) -> np.ndarray:
     arr = _load_array(path)
+    if allow_empty and arr.ndim == 2 and arr.shape[0] == 0 and arr.shape[1] in (0, FEATURE_DIM):
+        return np.zeros((0, FEATURE_DIM), np.float32)
     if arr.ndim != 2 or arr.shape[1] != FEATURE_DIM:
         raise UserError(f"features must be [N, {FEATURE_DIM}], got shape {tuple(arr.shape)}", path,
                         f"store one {FEATURE_DIM}-d backbone feature per sample (the GCN's pooled output)")
@@ -185,7 +188,8 @@ def load_features(folder: str | Path) -> FeatureSet:
         if not lp.exists():
             raise UserError(f"missing {label_name}, the class ids of {feat_name}", lp,
                             f"save the labels of {feat_name} as {label_name}")
-        x = _features(fp)
+        # an empty zero-shot test set is allowed: a head trained on every class (no unseen class)
+        x = _features(fp, allow_empty=role == "ztest")
         y = _labels(lp, len(x), feat_name)
         files[role] = feat_name
         files[role + "_labels"] = label_name

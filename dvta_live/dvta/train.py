@@ -255,7 +255,7 @@ def resolve_classes(features: FeatureSet, texts: ClassTexts, split: Split | None
     else:
         seen, unseen = list(features.seen_classes), list(features.unseen_classes)
         num = features.max_class + 1
-    need = max(max(seen), max(unseen), features.max_class) + 1
+    need = max([*seen, *unseen, features.max_class]) + 1
     if texts.num_classes < need:
         label_file = folder / files.get("train_labels", "train_label.npy")
         raise UserError(f"class id {need - 1} has no text: {text_source} lists only {texts.num_classes} "
@@ -345,7 +345,7 @@ def train_head(features: FeatureSet, texts: ClassTexts, split: Split | None = No
     head = new_head(texts.dim, config).to(device)
     val_eval = _zsl_eval(x[is_val], y[is_val], val, text, "val", config.eval_batch_size)
     evaluators = [val_eval]
-    if not config.retrain:
+    if not config.retrain and unseen:
         evaluators.append(_zsl_eval(features.ztest, features.z_labels, unseen, text, "test",
                                     config.eval_batch_size))
     history, out = train_run(head, x[fit], y[fit], text, config, lr, run="validation",
@@ -366,7 +366,8 @@ def train_head(features: FeatureSet, texts: ClassTexts, split: Split | None = No
         if on_stage:
             on_stage(f"final run: all {len(seen)} seen classes, keeping epoch {best_epoch}")
         final = new_head(texts.dim, config).to(device)
-        test_eval = _zsl_eval(features.ztest, features.z_labels, unseen, text, "test", config.eval_batch_size)
+        test_eval = (_zsl_eval(features.ztest, features.z_labels, unseen, text, "test", config.eval_batch_size)
+                     if unseen else None)  # no unseen class: nothing to report on
         more, fin = train_run(final, x, y, text, config, lr, run="final", evaluate=test_eval,
                               snapshot_epoch=best_epoch, on_epoch=on_epoch)
         history += more
