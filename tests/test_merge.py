@@ -117,6 +117,18 @@ def test_head_trains_on_every_class(sources: tuple[Path, Path, Path], tmp_path: 
     path, _ = save_head(tmp_path / "h.safetensors", result.head, meta)
     head, back = load_head(path)
     assert back["classes"]["unseen"] == [] and head.text_dim == texts.dim
+    # float16 storage: half the file, loaded back as a float32 head scoring the same within fp16 rounding
+    small, _ = save_head(tmp_path / "h16.safetensors", result.head, meta, half=True)
+    head16, back16 = load_head(small)
+    assert back16["storage_dtype"] == "float16" and back["storage_dtype"] == "float32"
+    assert small.stat().st_size < 0.6 * path.stat().st_size
+    assert all(p.dtype == torch.float32 for p in head16.parameters())
+    from dvta_live.dvta.evaluate import class_scores
+
+    a = class_scores(head, feats.train, texts.embeddings, [0, 1, 2, 3])
+    b = class_scores(head16, feats.train, texts.embeddings, [0, 1, 2, 3])
+    assert np.abs(a - b).max() < 2e-2 * max(1.0, np.abs(a).max())
+    assert (a.argmax(1) == b.argmax(1)).mean() >= 0.9
 
 
 def test_merge_and_train_cli(sources: tuple[Path, Path, Path], tmp_path: Path) -> None:

@@ -116,6 +116,8 @@ def train_head_command(
     retrain: Annotated[bool, typer.Option(help="Retrain on all seen classes and keep the validation-chosen "
                                           "epoch (--no-retrain: keep the validation run's head).")] = True,
     device: DeviceOpt = None,
+    half: Annotated[bool, typer.Option("--half", help="Store the weights as float16 (half the file; "
+                                       "loaded back as float32).")] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Train the DVTA head on backbone features; pick the checkpoint on held-out SEEN classes.
@@ -148,7 +150,7 @@ def train_head_command(
                          val_seen_fraction=val_fraction, retrain=retrain, device=device)
     result = _train_with_progress(feats, texts, sp, config, ds, quiet=as_json)
     path = out if out is not None else feats.folder / "dvta-head.safetensors"
-    head_path, side = save_head(path, result.head, result.metadata)
+    head_path, side = save_head(path, result.head, result.metadata, half=half)
     meta = result.metadata
     if as_json:
         console.print_json(json.dumps({"head": str(head_path), "metadata": str(side),

@@ -445,11 +445,14 @@ def sidecar_path(path: str | Path) -> Path:
     return p.with_suffix(".json") if p.suffix == ".safetensors" else p.with_name(p.name + ".json")
 
 
-def save_head(path: str | Path, head: DVTAHead, metadata: dict[str, Any]) -> tuple[Path, Path]:
+def save_head(path: str | Path, head: DVTAHead, metadata: dict[str, Any],
+              half: bool = False) -> tuple[Path, Path]:
     """Write the head's state dict to ``path`` (.safetensors, metadata embedded) and the JSON beside it.
 
     The tensors are the head's own state dict (released parameter names), so
-    ``head.load_state_dict(safetensors.torch.load_file(path))`` works without this module.
+    ``head.load_state_dict(safetensors.torch.load_file(path))`` works without this module. ``half``
+    stores the floating-point tensors as float16 (half the file, e.g. for a model bundled in the
+    package); ``load_head`` (``load_state_dict``) casts them back into the float32 head.
     """
     from safetensors.torch import save_file
 
@@ -458,6 +461,9 @@ def save_head(path: str | Path, head: DVTAHead, metadata: dict[str, Any]) -> tup
         raise UserError("the head file must end in .safetensors", p, "e.g. --out my-head.safetensors")
     p.parent.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu().contiguous() for k, v in head.state_dict().items()}
+    if half:
+        state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
+    metadata = {**metadata, "storage_dtype": "float16" if half else "float32"}
     text = json.dumps(metadata, indent=1, default=_json_default)
     save_file(state, str(p), metadata={META_KEY: text})
     side = sidecar_path(p)
