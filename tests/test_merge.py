@@ -91,7 +91,7 @@ def test_merge_unseen_goes_to_ztest(sources: tuple[Path, Path, Path], tmp_path: 
 
 
 def test_merge_refusals(sources: tuple[Path, Path, Path], tmp_path: Path) -> None:
-    labels, a, b = sources
+    labels, a, _ = sources
     c = _source(tmp_path / "c", ["jump"], [0, 0], 3)
     with pytest.raises(UserError, match="'jump'.*not in the merged labels"):
         merge_features([a, c], labels, tmp_path / "x")

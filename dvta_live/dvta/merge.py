@@ -99,7 +99,7 @@ def merge_features(sources: Sequence[str | Path], labels: str | Path, out: str |
             counts[action.name] = counts.get(action.name, 0) + int((y == c).sum())
         xs.append(x)
         ys.append(np.array([mapping[int(c)] for c in y], dtype=np.int64))
-        per_source.append({"folder": str(folder), "dataset": meta.get("dataset"), "samples": int(len(y)),
+        per_source.append({"folder": str(folder), "dataset": meta.get("dataset"), "samples": len(y),
                            "classes": {source_names[c]: names[m] for c, m in mapping.items()},
                            "backbone": meta.get("backbone")})
     x = np.concatenate(xs)
