@@ -179,7 +179,7 @@ def train_backbone_command(
     from dataclasses import asdict
 
     from dvta_live.backbone.checkpoint import DEFAULT_RECIPES, build_backbone, save_backbone
-    from dvta_live.backbone.train import RecipeDataset, TrainConfig, train_classifier
+    from dvta_live.backbone.train import RecipeDataset, TrainConfig, seed_everything, train_classifier
     from dvta_live.skeleton.readers import read_path, read_paths
     from dvta_live.skeleton.recipe import get_recipe
     from dvta_live.skeleton.splits import parse_ids, seen_classes
@@ -213,6 +213,7 @@ def train_backbone_command(
     recipe_obj = get_recipe(recipe or DEFAULT_RECIPES[arch], **({"window": window} if window else {}))
     config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, augment=not no_augment,
                          num_workers=workers, device=device)
+    seed_everything(seed)  # the initial weights too: a run is reproduced by its seed
     model = build_backbone(arch, {"num_class": len(seen_ids)})
     names = [dataset.class_names[c] for c in seen_ids]
     train_set = RecipeDataset(train, [remap[s.label] for s in train], recipe_obj, config.augment, seed)
