@@ -88,7 +88,8 @@ def data_inspect(
     """Number of sequences and classes, frame statistics and bodies for any supported file or folder.
 
     Formats: NTU .skeleton (file or folder), UTD-MHAD .mat, NW-UCLA JSON, MSR Action3D text,
-    AimCLR/SMIE *_position.npy + label pkl, CTR-GCN .npz, and this project's .dvta.safetensors.
+    AimCLR/SMIE *_position.npy + label pkl, CTR-GCN .npz, motion capture (BVH, CMU ASF/AMC), and this
+    project's .dvta.safetensors.
 
     Examples:
 
@@ -162,6 +163,8 @@ def data_convert(
     sources: Annotated[list[Path], typer.Argument(help="Skeleton files or dataset folders to convert.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output file (.dvta.safetensors).")],
     name: Annotated[str | None, typer.Option(help="Dataset name stored in the file.")] = None,
+    fps: Annotated[float | None, typer.Option(
+        help="Resample to this frame rate (never up), e.g. 30 for 120 fps motion capture.")] = None,
 ) -> None:
     """Convert any supported skeleton data to the compact .dvta.safetensors file that training reads.
 
@@ -173,6 +176,8 @@ def data_convert(
       dvta data convert ../shared/data/utd-mhad --out utd-mhad.dvta.safetensors
 
       dvta data convert ../shared/data/ntu/*.skeleton --out ntu-samples.dvta.safetensors
+
+      dvta data convert ../shared/data/cmu-mocap/86_01.amc --fps 30 -o take.dvta.safetensors
     """
     from dvta_live.skeleton.readers import read_path, read_paths
     from dvta_live.skeleton.store import save_dataset
@@ -183,6 +188,10 @@ def data_convert(
         from dataclasses import replace
 
         dataset = replace(dataset, name=name)
+    if fps:
+        from dvta_live.skeleton.resample import resample_dataset
+
+        dataset = resample_dataset(dataset, fps)
     save_dataset(dataset, out)
     console.print(f"wrote {len(dataset)} sequences, {dataset.num_classes} classes -> {escape(str(out))} "
                   f"({out.stat().st_size / 1e6:.1f} MB)")

@@ -237,15 +237,7 @@ def main() -> None:
     # the demo input and what `dvta run` predicts on it
     DEMO.parent.mkdir(parents=True, exist_ok=True)
     convert = ["data", "convert", str(shared / "data" / "cmu-mocap" / f"{DEMO_TAKE}.amc"), "-o", str(DEMO)]
-    if "--fps" in dvta("data", "convert", "--help"):
-        dvta(*convert, "--fps", "30", log=log)
-    else:  # what `dvta data convert --fps 30` does, until the command has the option
-        from dvta_live.skeleton.readers import read_path
-        from dvta_live.skeleton.resample import resample_dataset
-        from dvta_live.skeleton.store import save_dataset
-
-        save_dataset(resample_dataset(read_path(convert[2]), 30.0), DEMO)
-        print(f"wrote {DEMO} (read_path + resample_dataset(30 fps) + save_dataset)")
+    dvta(*convert, "--fps", "30", log=log)
     run_out = dvta("run", "--no-realtime", "-q", "--jsonl", "-", log=log)
     (out / "demo-run.jsonl").write_text(run_out)
     metrics["demo"] = {"file": DEMO.name, "bytes": DEMO.stat().st_size, **demo_check(shared, run_out)}
