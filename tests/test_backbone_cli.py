@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from typer.testing import CliRunner
 
 from conftest import shared_path
@@ -22,11 +21,8 @@ def invoke(*args: str):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
+def _one_thread(one_torch_thread):  # type: ignore[no-untyped-def]
     yield
-    torch.set_num_threads(threads)
 
 
 def test_import_then_predict_official_ntu120(tmp_path: Path) -> None:

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from conftest import shared_path
 from typer.testing import CliRunner
 
@@ -28,11 +27,8 @@ runner = CliRunner()
 
 
 @pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
+def _one_thread(one_torch_thread):  # type: ignore[no-untyped-def]
     yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

@@ -689,14 +689,9 @@ _CMU_TAKE = re.compile(r"^(\d+)_(\d+)$")
 
 
 def _read_text(path: Path) -> str:
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise DataError(f"cannot read the file: {exc.strerror or exc}", path,
-                        "check the path and its permissions") from None
-    if not raw.strip():
-        raise DataError("the file is empty", path, "re-download or re-extract it")
-    return raw.decode("latin-1")
+    from dvta_live.skeleton.readers import _read_bytes  # the readers import this module lazily: no cycle
+
+    return _read_bytes(path).decode("latin-1")
 
 
 def class_name(code: str) -> str:
