@@ -364,7 +364,7 @@ def test_save_load_keeps_scores(tmp_path: Path) -> None:
     x, text = torch.randn(5, 256), torch.randn(4, 2, 16)
     with torch.no_grad():
         torch.testing.assert_close(loaded(x, text), head(x, text), rtol=0, atol=0)
-    assert got == meta and side.name == "h.json"
+    assert got == {**meta, "storage_dtype": "float32"} and side.name == "h.json"
     with pytest.raises(UserError, match="no such head file"):
         load_head(tmp_path / "missing.safetensors")
 
