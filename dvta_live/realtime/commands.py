@@ -37,6 +37,9 @@ def run_command(
     model: Annotated[Path | None, typer.Option("--model", "-m", help=(
         "Model folder (backbone.safetensors + head.safetensors) or a head file. Default: the bundled model."))] = None,
     runtime: Annotated[str, typer.Option(help="auto | tensorrt | onnx | torch")] = "auto",
+    threads: Annotated[int, typer.Option(min=1, help=(
+        "CPU threads for inference. 1 leaves the other cores to capture and pose: spinning inference "
+        "threads that share a core with MediaPipe make both slower."))] = 1,
     realtime: Annotated[bool, typer.Option("--realtime/--no-realtime", help=(
         "Pace files to their frame rate, dropping frames rather than lagging; --no-realtime processes "
         "every frame as fast as possible."))] = True,
@@ -89,7 +92,7 @@ def run_command(
     spec = source if source is not None else str(bundled_demo_source())
     labels_path = labels if labels is not None else bundled_labels_path()
     with err_console.status("loading the model and the labels"):
-        rt = open_runtime(default_model(model), runtime)
+        rt = open_runtime(default_model(model), runtime, threads=threads)
         watcher = LabelsWatcher(labels_path, expected_dim=rt.info.text_dim)
     if loop == 1:
         src = open_source(spec, realtime, mirrored=mirrored)
