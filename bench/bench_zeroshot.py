@@ -33,7 +33,8 @@ def dvta(*args: str) -> str:
     return result.stdout
 
 
-def run_one(split: str, seed: int, shared: Path, work: Path, backbone_epochs: int, head_epochs: int) -> dict:
+def run_one(split: str, seed: int, shared: Path, work: Path, backbone_epochs: int, head_epochs: int,
+            head_args: list[str]) -> dict:
     dataset = split.rsplit("-", 1)[0]
     data = str(shared / DATA[dataset])
     tag = f"{split.replace('/', '_')}-seed{seed}"
@@ -45,9 +46,10 @@ def run_one(split: str, seed: int, shared: Path, work: Path, backbone_epochs: in
     backbone_s = time.perf_counter() - started
     dvta("extract-features", "-b", str(run / "backbone.safetensors"), data, "--split", split, "-o", str(features))
     dvta("train-head", str(features), "--split", split, "--labels", dataset, "--epochs", str(head_epochs),
-         "--seed", str(seed), "-o", str(head))
+         "--seed", str(seed), "-o", str(head), *head_args)
     report = json.loads(dvta("evaluate", str(head), str(features), "--json", "--no-confusion"))
-    return {"split": split, "seed": seed, "zsl_top1": report["zsl"]["top1"],
+    return {"split": split, "seed": seed, "zsl_top1": report["zsl"]["top1"], "head_epochs": head_epochs,
+            "head_args": " ".join(head_args), "backbone_epochs": backbone_epochs,
             "backbone_s": backbone_s, "total_s": time.perf_counter() - started}
 
 
@@ -59,29 +61,39 @@ def main() -> None:
     parser.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3])
     parser.add_argument("--backbone-epochs", type=int, default=30)
     parser.add_argument("--head-epochs", type=int, default=100)
+    parser.add_argument("--head-args", default="", help="more train-head options, e.g. '--batch-size 32'")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     results = args.out / "results.json"
     rows = json.loads(results.read_text()) if results.is_file() else []  # rows of an interrupted run stand
-    done = {(r["split"], r["seed"]) for r in rows}
+    config = {"head_epochs": args.head_epochs, "head_args": args.head_args, "backbone_epochs": args.backbone_epochs}
+
+    def same_config(r: dict) -> bool:  # rows of another configuration stay in the file but not in the table
+        return all(r.get(k, default) == config[k] for k, default in
+                   (("head_epochs", 100), ("head_args", ""), ("backbone_epochs", 30)))
+
+    done = {(r["split"], r["seed"]) for r in rows if same_config(r)}
     for seed in args.seeds:  # seeds outermost: every split has a figure early, the spread comes later
         for split in args.splits:
             if (split, seed) in done:
                 continue
-            row = run_one(split, seed, args.shared, args.out / "work", args.backbone_epochs, args.head_epochs)
+            row = run_one(split, seed, args.shared, args.out / "work", args.backbone_epochs, args.head_epochs,
+                          args.head_args.split())
             rows.append(row)
             print(json.dumps(row), flush=True)
             (args.out / "results.json").write_text(json.dumps(rows, indent=1))
     lines = ["| split | ours: mean +- std (seeds) | PURLS | minutes per seed |", "|---|---|---|---|"]
+    mine = [r for r in rows if same_config(r)]
     for split in args.splits:
-        accs = [r["zsl_top1"] for r in rows if r["split"] == split]
+        accs = [r["zsl_top1"] for r in mine if r["split"] == split]
         if not accs:
             continue
-        minutes = statistics.mean(r["total_s"] for r in rows if r["split"] == split) / 60
+        minutes = statistics.mean(r["total_s"] for r in mine if r["split"] == split) / 60
         spread = statistics.stdev(accs) if len(accs) > 1 else 0.0
         lines.append(f"| {split} | {statistics.mean(accs):.2f} +- {spread:.2f} ({len(accs)}) | "
                      f"{PURLS.get(split, float('nan')):.2f} | {minutes:.1f} |")
-    table = "\n".join(lines)
+    table = (f"backbone {args.backbone_epochs} epochs; head {args.head_epochs} epochs {args.head_args}\n\n"
+             + "\n".join(lines))
     (args.out / "table.md").write_text(table + "\n")
     print(table)
 
