@@ -55,7 +55,8 @@ class Runtime(ABC):
         """Release device memory / sessions."""
 
     def _check_text(self, text: np.ndarray) -> np.ndarray:
-        text = np.ascontiguousarray(text, dtype=np.float32)
+        # a copy: TextTensor's embeddings are read-only, which torch.from_numpy warns about (once per labels file)
+        text = np.array(text, dtype=np.float32, copy=True, order="C")
         if text.ndim != 3 or text.shape[1] != 2 or text.shape[2] != self.info.text_dim or text.shape[0] < 1:
             raise UserError(f"text tensor is {list(text.shape)}, this model takes [C >= 1, 2, {self.info.text_dim}]",
                             self.info.path, f"encode the labels with {self.info.text_model}, the head's text model")

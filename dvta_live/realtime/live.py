@@ -28,7 +28,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -122,7 +122,7 @@ class Stats:
     latency_ms: list[float] = field(default_factory=list)
     started: float = field(default_factory=time.perf_counter)
     end_reason: str | None = None
-    _keep: int = 2000  # timings kept per stage (a long run must not grow without bound)
+    _keep: ClassVar[int] = 2000  # timings kept per stage (a long run must not grow without bound)
 
     def add(self, name: str, value: float) -> None:
         values: list[float] = getattr(self, name)
@@ -267,9 +267,10 @@ def recognize(source: Source, runtime: Runtime, labels: LabelsWatcher, config: L
                 pose_ms = (time.perf_counter() - started) * 1e3
                 window.push(result.joints, frame.timestamp_s)
                 stats.frames_processed += 1
+                queue_ms = (started - captured) * 1e3
                 stats.add("pose_ms", pose_ms)
-                stats.add("queue_ms", (started - captured) * 1e3)
-                events_q.put(FrameResult(frame, result, pose_ms, (started - captured) * 1e3))
+                stats.add("queue_ms", queue_ms)
+                events_q.put(FrameResult(frame, result, pose_ms, queue_ms))
                 if frame.timestamp_s + 1e-9 >= next_score:
                     next_score = frame.timestamp_s + config.stride_s
                     raw = window.window()
@@ -293,7 +294,7 @@ def recognize(source: Source, runtime: Runtime, labels: LabelsWatcher, config: L
                 labels.poll()
                 state = labels.state
                 if prepared is None or prepared[0] != state.generation:
-                    prepared = (state.generation, runtime.prepare_text(np.array(state.text.embeddings)))  # writable copy
+                    prepared = (state.generation, runtime.prepare_text(state.text.embeddings))
                 names = state.text.names
                 if raw is None or span + 1e-9 < config.min_span_s:
                     smoother.reset()
