@@ -35,7 +35,7 @@ def _package(group: str, name: str, dist: str, module: str, fix: str) -> Check:
         return Check(group, name, False, "not installed", fix)
     try:
         importlib.import_module(module)
-    except Exception as exc:  # an installed but broken package is worth one line, not a traceback
+    except Exception as exc:  # noqa: BLE001 -- a broken package: one line, not a traceback
         return Check(group, name, False, f"{version} installed but import fails: {exc}".splitlines()[0], fix)
     return Check(group, name, True, version)
 
@@ -43,7 +43,7 @@ def _package(group: str, name: str, dist: str, module: str, fix: str) -> Check:
 def _torch_checks() -> list[Check]:
     try:
         import torch
-    except Exception:
+    except Exception:  # noqa: BLE001 -- a probe that fails in any way reports 'not available'
         return [Check("runtime", "PyTorch", False, "not installed", "pip install torch==2.13.0")]
     checks = [Check("runtime", "PyTorch", True, f"{torch.__version__} (threads: {torch.get_num_threads()})")]
     if torch.cuda.is_available():
@@ -62,7 +62,7 @@ def _nvidia_smi() -> Check:
         return Check("gpu", "NVIDIA driver", False, "nvidia-smi not found", "install the NVIDIA driver")
     try:
         out = subprocess.run([exe, "--query-gpu=name,driver_version,memory.total", "--format=csv,noheader"],
-                             capture_output=True, text=True, timeout=10)
+                             capture_output=True, text=True, timeout=10, check=False)
     except (OSError, subprocess.TimeoutExpired) as exc:
         return Check("gpu", "NVIDIA driver", False, f"nvidia-smi failed: {exc}", "check the NVIDIA driver")
     if out.returncode != 0:
@@ -75,7 +75,7 @@ def _tensorrt() -> Check:
     version = _version("tensorrt") or _version("tensorrt-cu12") or _version("tensorrt-cu13")
     try:
         trt = importlib.import_module("tensorrt")
-    except Exception:
+    except Exception:  # noqa: BLE001 -- a probe that fails in any way reports 'not available'
         detail = "not installed" if version is None else f"{version} installed but import fails"
         return Check("runtime", "TensorRT", False, detail,
                      "on an NVIDIA GPU machine: pip install 'dvta-live[tensorrt]'")
@@ -85,7 +85,7 @@ def _tensorrt() -> Check:
 def _onnxruntime() -> Check:
     try:
         import onnxruntime as ort
-    except Exception:
+    except Exception:  # noqa: BLE001 -- a probe that fails in any way reports 'not available'
         return Check("runtime", "ONNX Runtime", False, "not installed", "pip install onnxruntime")
     return Check("runtime", "ONNX Runtime", True,
                  f"{ort.__version__} (providers: {', '.join(ort.get_available_providers())})")
@@ -105,12 +105,12 @@ def _cameras() -> Check:
 def _realsense() -> Check:
     try:
         rs = importlib.import_module("pyrealsense2")
-    except Exception:
+    except Exception:  # noqa: BLE001 -- a probe that fails in any way reports 'not available'
         return Check("input", "RealSense (depth)", False, "pyrealsense2 not installed",
                      "pip install 'dvta-live[realsense]'")
     try:
         count = len(rs.context().query_devices())
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 -- a probe that fails in any way reports its one line
         return Check("input", "RealSense (depth)", False, f"pyrealsense2 works but no device query: {exc}")
     return Check("input", "RealSense (depth)", count > 0,
                  f"{count} device(s); .bag/.db3 recordings readable",

@@ -189,5 +189,15 @@ def save_untrained_model(folder: str | Path, architecture: str = "stgcn", text_d
     return folder
 
 
-__all__ = ["BACKBONE_FILE", "HEAD_FILE", "Recognizer", "bundled_model_path", "default_model", "RecognizerInfo", "load_recognizer", "pack_model",
-           "resolve_model_paths", "save_untrained_model"]
+__all__ = [
+    "BACKBONE_FILE",
+    "HEAD_FILE",
+    "Recognizer",
+    "RecognizerInfo",
+    "bundled_model_path",
+    "default_model",
+    "load_recognizer",
+    "pack_model",
+    "resolve_model_paths",
+    "save_untrained_model",
+]

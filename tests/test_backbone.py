@@ -11,7 +11,6 @@ import warnings
 import numpy as np
 import pytest
 import torch
-from conftest import SHARED, shared_path
 
 from dvta_live.backbone import (
     STGCN,
@@ -29,6 +28,8 @@ from dvta_live.backbone import (
 from dvta_live.backbone.stgcn import ConvTemporalGraphical
 from dvta_live.errors import UserError
 from dvta_live.skeleton.layouts import NTU25, SPINE_SHOULDER
+
+from conftest import SHARED, shared_path
 
 torch.set_num_threads(2)
 

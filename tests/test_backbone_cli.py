@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from conftest import shared_path
 from dvta_live.cli import app
+
+from conftest import shared_path
 
 runner = CliRunner()
 

@@ -12,7 +12,7 @@ from conftest import shared_path
 
 
 def run_dvta(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "dvta_live", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "dvta_live", *args], capture_output=True, text=True, check=False,
                           cwd=cwd, timeout=300, env={**os.environ, "COLUMNS": "200",
                                                      "HF_HUB_OFFLINE": "1"})
 

@@ -21,10 +21,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import shared_path
 from dvta_live.skeleton.layouts import NTU25
 from dvta_live.skeleton.readers import read_path
 from dvta_live.skeleton.sequence import SkeletonDataset
+
+from conftest import shared_path
 
 SAME_LANDMARK_BONES = {
     ("left_elbow", "left_shoulder"), ("right_elbow", "right_shoulder"),

@@ -15,9 +15,10 @@ from collections import Counter
 import numpy as np
 import pytest
 import torch
-from conftest import REPO, shared_path
 
 from dvta_live.recognizer import bundled_model_path, load_recognizer
+
+from conftest import REPO, shared_path
 
 torch.set_num_threads(1)
 

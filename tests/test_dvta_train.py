@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 import torch
 import typer
-from conftest import shared_path
 from typer.testing import CliRunner
 
 from dvta_live.dvta.commands import register
@@ -46,6 +45,8 @@ from dvta_live.dvta.train import (
 from dvta_live.errors import UserError
 from dvta_live.labels import bundled_labels_path, encode_labels, load_labels
 from dvta_live.skeleton import classnames
+
+from conftest import shared_path
 
 torch.set_num_threads(1)
 

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import shared_path
 from typer.testing import CliRunner
 
 from dvta_live.errors import UserError
@@ -33,6 +32,8 @@ from dvta_live.export.engine import (
 from dvta_live.export.onnx_export import export_onnx, onnx_metadata
 from dvta_live.export.runtime import OnnxRuntime, TorchRuntime, open_runtime
 from dvta_live.recognizer import load_recognizer, save_untrained_model
+
+from conftest import shared_path
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 FP32_REL = 1e-4  # max |onnx - eager| / max |eager|; measured ~1e-6

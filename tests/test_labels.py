@@ -19,7 +19,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO, shared_path
 from typer.testing import CliRunner
 
 from dvta_live.errors import UserError
@@ -41,6 +40,8 @@ from dvta_live.labels import (
 from dvta_live.labels.commands import app
 from dvta_live.labels.edit import write_atomic
 from dvta_live.labels.encoder import PACKAGED_ID, load_model
+
+from conftest import REPO, shared_path
 
 runner = CliRunner()
 

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import shared_path
 from typer.testing import CliRunner
 
 from dvta_live.cli import app
@@ -22,6 +21,8 @@ from dvta_live.realtime.sources import LoopedSource, open_source
 from dvta_live.recognizer import save_untrained_model
 from dvta_live.skeleton.readers import read_path
 from dvta_live.skeleton.recipe import get_recipe
+
+from conftest import shared_path
 
 runner = CliRunner()
 

@@ -24,7 +24,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import shared_path
 from test_cli import assert_one_line_error, run_dvta
 from test_convert import LOOSE_RANGE, median_bone_lengths
 
@@ -34,6 +33,8 @@ from dvta_live.skeleton.layouts import NTU25
 from dvta_live.skeleton.readers import detect_format, read_path
 from dvta_live.skeleton.sequence import SkeletonDataset
 from dvta_live.skeleton.summary import summarize
+
+from conftest import shared_path
 
 J = NTU25.index
 SIZE_RANGE = (0.8, 1.6)

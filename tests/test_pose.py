@@ -14,7 +14,6 @@ import dataclasses
 
 import numpy as np
 import pytest
-from conftest import shared_path
 
 from dvta_live.errors import UserError
 from dvta_live.realtime.depth import Intrinsics, lift_points, patch_depth_m
@@ -22,6 +21,8 @@ from dvta_live.realtime.pose import PoseEstimator, PoseResult, SlotTracker, mode
 from dvta_live.realtime.sources import Frame, open_source
 from dvta_live.skeleton.layouts import NTU25
 from dvta_live.skeleton.recipe import get_recipe
+
+from conftest import shared_path
 
 NTU_RGB = ("data", "ntu", "S001C001P001R001A001_rgb.avi")
 NTU_SKELETON = ("data", "ntu", "S001C001P001R001A001.skeleton")

@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import shared_path
 from dvta_live.errors import DataError
 from dvta_live.skeleton import classnames as cn
 from dvta_live.skeleton.layouts import NTU25
@@ -26,6 +25,8 @@ from dvta_live.skeleton.readers import (
 )
 from dvta_live.skeleton.sequence import SkeletonDataset
 from dvta_live.skeleton.summary import summarize
+
+from conftest import shared_path
 
 J = NTU25.index
 

@@ -10,12 +10,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import shared_path
 
 from dvta_live.errors import UserError
 from dvta_live.realtime.buffer import SkeletonBuffer
 from dvta_live.skeleton.layouts import SPINE_MID, SPINE_SHOULDER
 from dvta_live.skeleton.recipe import RECIPES, Recipe, get_recipe
+
+from conftest import shared_path
 
 SPINE_BASE, L_SHOULDER, R_SHOULDER = 0, 4, 8
 NTU_SAMPLES = ("S001C001P001R001A001", "S001C001P001R001A011", "S001C003P008R002A058",

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import shared_path
 
 from dvta_live.errors import UserError
 from dvta_live.realtime.depth import Intrinsics
@@ -24,6 +23,8 @@ from dvta_live.realtime.sources import (
     SourceInfo,
     open_source,
 )
+
+from conftest import shared_path
 
 NTU_RGB = ("data", "ntu", "S001C001P001R001A001_rgb.avi")
 NTU_SKELETON = ("data", "ntu", "S001C001P001R001A001.skeleton")

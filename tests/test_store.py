@@ -11,12 +11,13 @@ import pytest
 from safetensors import safe_open
 from safetensors.numpy import save_file
 
-from conftest import shared_path
 from dvta_live.errors import DataError
 from dvta_live.skeleton.readers import read_path
 from dvta_live.skeleton.sequence import SkeletonDataset, SkeletonSequence
 from dvta_live.skeleton.store import FORMAT_NAME, load_dataset, save_dataset
 from dvta_live.skeleton.summary import summarize
+
+from conftest import shared_path
 
 
 def assert_same(a: SkeletonDataset, b: SkeletonDataset) -> None:

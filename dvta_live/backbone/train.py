@@ -77,7 +77,7 @@ def temporal_crop(data: np.ndarray, rng: np.random.Generator, min_fraction: floa
         return data
     data = data[:, valid[0]: valid[-1] + 1]
     length = data.shape[1]
-    keep = max(2, int(round(length * rng.uniform(min_fraction, 1.0))))
+    keep = max(2, round(length * rng.uniform(min_fraction, 1.0)))
     start = int(rng.integers(0, length - keep + 1))
     return data[:, start: start + keep]
 
@@ -193,7 +193,7 @@ def train_classifier(
             state = torch.load(last_path, map_location=device, weights_only=False)
             model.load_state_dict(state["model"])
             optimizer.load_state_dict(state["optimizer"])
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 -- any unreadable checkpoint gets the same one-line answer
             raise UserError(f"cannot resume from this checkpoint: {exc}".splitlines()[0], last_path,
                             "delete it or train without --resume") from None
         if _comparable(state.get("config", {})) != _comparable(asdict(config)):

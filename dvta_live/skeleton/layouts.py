@@ -13,7 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
-
 @dataclass(frozen=True)
 class Layout:
     """A named joint order with its bones as (child, parent) index pairs (0-based)."""

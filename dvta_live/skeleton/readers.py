@@ -31,6 +31,7 @@ import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 
@@ -403,7 +404,7 @@ def read_msr_action3d(folder: str | Path) -> SkeletonDataset:
 class _ArrayUnpickler(pickle.Unpickler):
     """Label pickles hold lists, strings and numbers; refuse anything that could run code."""
 
-    _ALLOWED = {
+    _ALLOWED: ClassVar[set[tuple[str, str]]] = {
         ("numpy", "dtype"), ("numpy", "ndarray"),
         ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
         ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
