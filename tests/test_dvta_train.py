@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -35,12 +36,15 @@ from dvta_live.dvta.features import (
 from dvta_live.dvta.splits import SPLITS, get_split, list_splits
 from dvta_live.dvta.train import (
     RELEASED_LR,
+    SELECTION_RULE,
     TrainConfig,
     load_head,
+    new_head,
     lr_at,
     released_lr,
     save_head,
     train_head,
+    train_run,
 )
 from dvta_live.errors import UserError
 from dvta_live.labels import bundled_labels_path, encode_labels, load_labels
@@ -110,7 +114,9 @@ def test_training_learns_seen_classes_and_transfers_to_unseen(tmp_path: Path) ->
     # selection happened on validation classes drawn from the seen ones, never on the test classes
     sel, cls = meta["selection"], meta["classes"]
     assert set(cls["validation_unseen"]) <= set(split.seen) and len(cls["validation_unseen"]) == 5
-    assert 1 <= sel["best_epoch"] <= 6 and sel["validation_top1"] > 20.0
+    # ... among the epochs after the warm-up (1 of 6 epochs): epoch 1 trains at lr 0
+    assert sel["candidate_epochs"] == [2, 6] and 2 <= sel["best_epoch"] <= 6
+    assert sel["validation_top1"] > 20.0 and sel["validation_balanced_top1"] > 20.0
     assert sel["calibration_source"].startswith("validation")
     assert meta["metrics"]["test_selected_as_released"]["note"].startswith("best per-batch-mean")
     gz = meta["metrics"]["gzsl"]
@@ -337,6 +343,27 @@ def test_cli_train_head_then_evaluate_round_trip(tmp_path: Path) -> None:
     result = runner.invoke(app, ["evaluate", str(head), str(other), "--no-confusion"])
     assert isinstance(result.exception, UserError)
     assert "z_label.npy" in str(result.exception) and "not unseen classes of this head" in str(result.exception)
+
+
+def test_selection_skips_the_warm_up_even_when_its_score_is_highest(tmp_path: Path) -> None:
+    """The untrained head (epoch 1, lr 0) can out-score trained ones on two pseudo-unseen classes (one
+    class predicted for everything); it must not be chosen."""
+    texts = class_texts_from_labels("nw-ucla")
+    feats = load_features(tiny_folder(tmp_path / "f", texts.embeddings))
+    config = TrainConfig(epochs=5, batch_size=16, lr=1e-3, metric_hidden=None, warmup_epochs=2, seed=0)
+    head = new_head(texts.dim, config)
+    scores = iter([0.9, 0.8, 0.3, 0.5, 0.4])  # a validation curve that peaks during the warm-up
+    history, out = train_run(head, feats.train, feats.train_labels, texts.embeddings, config, 1e-3,
+                             run="validation", evaluate=lambda h: {"val_balanced": next(scores)},
+                             select="val_balanced", select_from=config.warmup() + 1)
+    assert [round(h.lr, 6) for h in history[:3]] == [0.0, 0.0005, 0.001]  # warm-up from 0, peak at epoch 3
+    assert out["best_epoch"] == 4 and out["best_value"] == 0.5
+    # train_head applies it; --select-any-epoch restores the plain arg-max
+    meta = train_head(feats, texts, None, config).metadata
+    assert meta["selection"]["rule"] == SELECTION_RULE and meta["selection"]["candidate_epochs"] == [3, 5]
+    assert meta["selection"]["best_epoch"] >= 3
+    anywhere = train_head(feats, texts, None, replace(config, select_after_warmup=False)).metadata
+    assert anywhere["selection"]["candidate_epochs"] == [1, 5]
 
 
 def test_no_retrain_keeps_the_validation_run_head(tmp_path: Path) -> None:

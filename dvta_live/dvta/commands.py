@@ -115,6 +115,10 @@ def train_head_command(
                                                 "out to choose the GZSL calibration.")] = 0.2,
     retrain: Annotated[bool, typer.Option(help="Retrain on all seen classes and keep the validation-chosen "
                                           "epoch (--no-retrain: keep the validation run's head).")] = True,
+    select_after_warmup: Annotated[bool, typer.Option(
+        "--select-after-warmup/--select-any-epoch",
+        help="Choose the checkpoint among the epochs after the warm-up only (a head still warming up, "
+             "above all epoch 1 at lr 0, is barely trained).")] = True,
     device: DeviceOpt = None,
     half: Annotated[bool, typer.Option("--half", help="Store the weights as float16 (half the file; "
                                        "loaded back as float32).")] = False,
@@ -147,7 +151,8 @@ def train_head_command(
                          weight_decay=weight_decay,
                          metric_hidden=None if metric_hidden == 0 else metric_hidden,
                          seed=seed, val_classes=_class_spec(val_classes, texts.names), val_count=val_count,
-                         val_seen_fraction=val_fraction, retrain=retrain, device=device)
+                         val_seen_fraction=val_fraction, retrain=retrain, device=device,
+                         select_after_warmup=select_after_warmup)
     result = _train_with_progress(feats, texts, sp, config, ds, quiet=as_json)
     path = out if out is not None else feats.folder / "dvta-head.safetensors"
     head_path, side = save_head(path, result.head, result.metadata, half=half)
@@ -174,8 +179,8 @@ def _train_with_progress(feats: Any, texts: Any, sp: Any, config: Any, ds: str |
         task.append(progress.add_task(escape(text), total=config.epochs, info=""))
 
     def on_epoch(log: EpochLog) -> None:
-        figure = log.val_top1 if log.run == "validation" else log.test_top1
-        label = "val top-1" if log.run == "validation" else "test top-1 (report only)"
+        figure = log.val_balanced if log.run == "validation" else log.test_top1
+        label = "val balanced top-1" if log.run == "validation" else "test top-1 (report only)"
         info = f"loss {log.loss:.4f}  lr {log.lr:.2e}"
         if figure is not None:
             info += f"  {label} {100 * figure:.1f} %"
@@ -195,8 +200,9 @@ def _print_training(meta: dict[str, Any], head_path: Path, side: Path) -> None:
     table.add_row("recipe", f"lr {meta['recipe']['lr']:g} ({escape(meta['recipe']['lr_source'])}), "
                   f"{meta['recipe']['epochs']} epochs, batch {meta['recipe']['batch_size']}")
     table.add_row("validation", f"{sel['validation_classes']} pseudo-unseen classes "
-                  f"({escape(cls['validation_source'])}): best epoch {sel['best_epoch']}, "
-                  f"top-1 {_pct(sel['validation_top1'])} %")
+                  f"({escape(cls['validation_source'])}): best epoch {sel['best_epoch']} of "
+                  f"{sel['candidate_epochs'][0]}-{sel['candidate_epochs'][1]}, "
+                  f"balanced top-1 {_pct(sel['validation_balanced_top1'])} %")
     table.add_row("calibration", f"gamma {sel['calibration']:.4f} ({escape(sel['calibration_source'])})")
     z = met["zsl"]
     if z is None:
