@@ -19,6 +19,9 @@ import sys
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from dvta_live.dvta.train import SELECTION_RULE as CURRENT_RULE
+
 # PURLS (CVPR 2024) supplementary Table 8, zero-shot top-1 on the unseen classes (../shared/README.md).
 PURLS = {
     "nw-ucla-8/2": 75.84, "nw-ucla-5/5": 49.47,
@@ -49,12 +52,16 @@ def run_one(split: str, seed: int, shared: Path, work: Path, backbone_epochs: in
     dvta("train-head", str(features), "--split", split, "--labels", dataset, "--epochs", str(head_epochs),
          "--seed", str(seed), "-o", str(head), *head_args)
     report = json.loads(dvta("evaluate", str(head), str(features), "--json", "--no-confusion"))
+    selection = json.loads(head.with_suffix(".json").read_text())["selection"]
     return {"split": split, "seed": seed, "zsl_top1": report["zsl"]["top1"], "head_epochs": head_epochs,
             "head_args": " ".join(head_args), "backbone_epochs": backbone_epochs,
+            "selection": selection.get("rule", OLD_RULE), "best_epoch": selection["best_epoch"],
             "backbone_s": backbone_s, "total_s": time.perf_counter() - started}
 
 
-CONFIG_DEFAULTS = (("backbone_epochs", 30), ("head_epochs", 100), ("head_args", ""))
+# rows written before train-head recorded its selection rule used this one
+OLD_RULE = "max sample-weighted top-1 on the pseudo-unseen classes, any epoch"
+CONFIG_DEFAULTS = (("backbone_epochs", 30), ("head_epochs", 100), ("head_args", ""), ("selection", OLD_RULE))
 
 
 def config_of(row: dict) -> tuple:
@@ -77,10 +84,12 @@ def render_table(rows: list[dict], splits: list[str]) -> str:
     """One table per configuration found in the rows, in the order the configurations first appear."""
     configs = list(dict.fromkeys(config_of(r) for r in rows))
     out = [HEADER]
-    for backbone_epochs, head_epochs, head_args in configs:
-        mine = [r for r in rows if config_of(r) == (backbone_epochs, head_epochs, head_args)]
+    for config in configs:
+        backbone_epochs, head_epochs, head_args, selection = config
+        mine = [r for r in rows if config_of(r) == config]
         title = f"backbone {backbone_epochs} epochs; head {head_epochs} epochs"
         title += f" {head_args}" if head_args else " (released: batch 128, metric width 768)"
+        title += f"; checkpoint: {selection}"
         out += [f"### {title}", "", "| split | ours: mean +- std (seeds) | per seed | PURLS | minutes per run |",
                 "|---|---|---|---|---|"]
         for split in splits:
@@ -120,7 +129,8 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     results = args.out / "results.json"
     rows = json.loads(results.read_text()) if results.is_file() else []  # rows of an interrupted run stand
-    config = (args.backbone_epochs, args.head_epochs, args.head_args)
+    # a row counts as done when it has this bench configuration and train-head's current selection rule
+    config = (args.backbone_epochs, args.head_epochs, args.head_args, CURRENT_RULE)
     done = {(r["split"], r["seed"]) for r in rows if config_of(r) == config}
     for seed in args.seeds:  # seeds outermost: every split has a figure early, the spread comes later
         for split in args.splits:
