@@ -31,7 +31,8 @@ DATA = {"utd-mhad": "data/utd-mhad", "nw-ucla": "data/nw-ucla"}
 
 
 def dvta(*args: str) -> str:
-    result = subprocess.run([sys.executable, "-m", "dvta_live", *args], capture_output=True, text=True, check=False)
+    result = subprocess.run([sys.executable, "-m", "dvta_live", *args], capture_output=True, text=True,
+                            check=False)
     if result.returncode != 0:
         raise SystemExit(f"dvta {' '.join(args)} failed:\n{result.stderr[-2000:]}")
     return result.stdout
@@ -80,6 +81,14 @@ def append_row(results: Path, row: dict) -> list[dict]:
     return rows
 
 
+HEADER = """Zero-shot top-1 (%) on the unseen classes, `bench/bench_zeroshot.py` (backbone trained from
+scratch on the seen classes only -> features -> DVTA head -> `dvta evaluate`), this project's own context
+descriptions, 2-core CPU, one torch thread per process. The nw-ucla-8/2 seed-1 backbone (shared by both
+head settings) was trained before train-backbone seeded its initial weights, so it is not reproducible by
+its seed; all later runs are.
+"""
+
+
 def render_table(rows: list[dict], splits: list[str]) -> str:
     """One table per configuration found in the rows, in the order the configurations first appear."""
     configs = list(dict.fromkeys(config_of(r) for r in rows))
@@ -90,7 +99,8 @@ def render_table(rows: list[dict], splits: list[str]) -> str:
         title = f"backbone {backbone_epochs} epochs; head {head_epochs} epochs"
         title += f" {head_args}" if head_args else " (released: batch 128, metric width 768)"
         title += f"; checkpoint: {selection}"
-        out += [f"### {title}", "", "| split | ours: mean +- std (seeds) | per seed | PURLS | minutes per run (backbone + rest) |",
+        out += [f"### {title}", "",
+                "| split | ours: mean +- std (seeds) | per seed | PURLS | minutes per run (backbone + rest) |",
                 "|---|---|---|---|---|"]
         for split in splits:
             got = sorted((r for r in mine if r["split"] == split), key=lambda r: r["seed"])
@@ -111,12 +121,6 @@ def render_table(rows: list[dict], splits: list[str]) -> str:
     return "\n".join(out)
 
 
-HEADER = """Zero-shot top-1 (%) on the unseen classes, `bench/bench_zeroshot.py` (backbone trained from scratch on the
-seen classes only -> features -> DVTA head -> `dvta evaluate`), this project's own context descriptions,
-2-core CPU, one torch thread per process. The nw-ucla-8/2 seed-1 backbone (shared by both head settings)
-was trained before train-backbone seeded its initial weights, so it is not reproducible by its seed; all
-later runs are.
-"""
 
 
 def main() -> None:

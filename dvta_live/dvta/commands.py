@@ -128,8 +128,9 @@ def train_head_command(
 
     The released recipe (Adam, warm-up + cosine, 100 epochs, batch 128, lr by dataset). A validation run
     holds some seen classes out as pseudo-unseen and picks the best epoch after the warm-up (class-balanced
-    top-1) and the GZSL calibration factor on them; a final run on all seen classes is kept at that epoch. The test-set-selected figure the
-    released code prints is reported too, labelled as such (it never picks the checkpoint).
+    top-1) and the GZSL calibration factor on them; a final run on all seen classes is kept at that epoch.
+    The test-set-selected figure the released code prints is reported too, labelled as such (it never
+    picks the checkpoint).
 
     Examples:
 

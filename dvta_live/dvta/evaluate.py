@@ -92,6 +92,11 @@ def _mean_defined(values: Sequence[float | None]) -> float:
     return float(np.mean(vals)) if vals else 0.0
 
 
+def balanced_accuracy(pred: np.ndarray, labels: np.ndarray, classes: Sequence[int]) -> float:
+    """Mean of the per-class accuracies over the classes that have samples (0 when none has)."""
+    return _mean_defined(list(per_class_accuracy(pred, labels, classes).values()))
+
+
 def harmonic_mean(seen: float, unseen: float) -> float:
     """2 S U / (S + U); 0 when both are 0."""
     return 0.0 if seen + unseen == 0 else 2.0 * seen * unseen / (seen + unseen)
@@ -138,8 +143,8 @@ def gzsl_metrics(scores: np.ndarray, labels: np.ndarray, candidates: Sequence[in
     u = sample_accuracy(pred[~is_seen], labels[~is_seen])
     seen_classes = [int(c) for c in candidates if int(c) in seen_set]
     unseen_classes = [int(c) for c in candidates if int(c) not in seen_set]
-    s_pc = _mean_defined(list(per_class_accuracy(pred, labels, seen_classes).values()))
-    u_pc = _mean_defined(list(per_class_accuracy(pred, labels, unseen_classes).values()))
+    s_pc = balanced_accuracy(pred, labels, seen_classes)
+    u_pc = balanced_accuracy(pred, labels, unseen_classes)
     return GZSLResult(s, u, harmonic_mean(s, u), float(calibration), s_pc, u_pc, harmonic_mean(s_pc, u_pc),
                       int(is_seen.sum()), int((~is_seen).sum()))
 

@@ -20,9 +20,9 @@ zero-shot protocol; SynSE's ``phase='val'``):
    learning-rate warm-up (a head still warming up is not a candidate: the first epoch trains at lr 0, so
    it is the untrained initialisation, and with two pseudo-unseen classes a head that calls everything one
    class scores about 50 %, more than a trained one sometimes does; on NW-UCLA 5/5 seed 2 that picked the
-   untrained head: 21.6 % zero-shot where every trained epoch scores 50-54 %). At E, the calibrated-stacking factor gamma that maximises the
-   validation harmonic mean (pseudo-unseen + held-out seen samples, all seen classes as candidates) is
-   chosen.
+   untrained head: 21.6 % zero-shot where every trained epoch scores 50-54 %). At E, the calibrated-
+   stacking factor gamma that maximises the validation harmonic mean (pseudo-unseen + held-out seen
+   samples, all seen classes as candidates) is chosen.
 2. **final run** (default): a head with the same initialisation is trained on all seen training samples
    with the same schedule; its state after epoch E is the result. It is also scored on the test set
    after every epoch only to report, labelled as such, the test-selected figure the released code prints
@@ -45,11 +45,11 @@ import torch
 
 from dvta_live.dvta.evaluate import (
     RELEASED_TEST_BATCH,
+    balanced_accuracy,
     choose_calibration,
     class_scores,
     evaluate_head,
     per_batch_mean_accuracy,
-    per_class_accuracy,
     predict,
     sample_accuracy,
 )
@@ -60,10 +60,11 @@ from dvta_live.dvta.splits import Split
 from dvta_live.errors import UserError
 
 HEAD_FORMAT = "dvta-head"
-SELECTION_RULE = "max class-balanced top-1 on the pseudo-unseen classes, epochs after the warm-up"
-SELECTION_RULE_ANY_EPOCH = "max class-balanced top-1 on the pseudo-unseen classes, any epoch"
 HEAD_FORMAT_VERSION = 1
 META_KEY = "dvta_head"  # the safetensors metadata entry holding the JSON metadata
+_RULE = "max class-balanced top-1 on the pseudo-unseen classes, "
+SELECTION_RULE = _RULE + "epochs after the warm-up"
+SELECTION_RULE_ANY_EPOCH = _RULE + "any epoch"
 
 # jidongkuang/DVTA config.py: learning_rate by dataset_name
 RELEASED_LR: dict[str, float] = {"ntu60": 1e-6, "ntu120": 5e-6, "pku51": 1e-5}
@@ -170,9 +171,8 @@ def train_run(head: DVTAHead, x: np.ndarray, y: np.ndarray, text: np.ndarray, co
 
     ``evaluate(head)`` runs after every epoch and returns figures for the log (keys of EpochLog); with
     ``select`` the state at the first epoch from ``select_from`` (1-based) on with the highest ``select``
-    figure is kept, with
-    ``snapshot_epoch`` (1-based) the state after that epoch. Returns (history, {"best_epoch",
-    "best_state", "best_value", "snapshot_state"}).
+    figure is kept, with ``snapshot_epoch`` (1-based) the state after that epoch. Returns (history,
+    {"best_epoch", "best_state", "best_value", "snapshot_state"}).
     """
     device = next(head.parameters()).device
     xs = torch.as_tensor(x, dtype=torch.float32, device=device)
@@ -228,8 +228,7 @@ def _zsl_eval(x: np.ndarray, y: np.ndarray, classes: Sequence[int], text: np.nda
         pred = predict(class_scores(head, x, text, classes), classes)
         out = {f"{prefix}_top1": sample_accuracy(pred, y)}
         if prefix == "val":  # balanced: a head that calls everything one class scores chance, not more
-            out["val_balanced"] = float(np.mean([a for a in per_class_accuracy(pred, y, classes).values()
-                                                  if a is not None]))
+            out["val_balanced"] = balanced_accuracy(pred, y, classes)
         if prefix == "test":
             out["test_top1_batch_mean"] = per_batch_mean_accuracy(pred, y, batch)
         return out
@@ -436,7 +435,7 @@ def _metadata(head: DVTAHead, texts: ClassTexts, features: FeatureSet, split: Sp
                          + ("; final head retrained on all seen classes and taken at that epoch"
                             if config.retrain else "; head from the validation run")),
             "rule": SELECTION_RULE if config.select_after_warmup else SELECTION_RULE_ANY_EPOCH,
-            "candidate_epochs": [select_from_of(config), config.epochs],
+            "candidate_epochs": [select_from_of(config), config.epochs],  # 1-based, inclusive
             "best_epoch": best_epoch,
             "validation_top1": pct(val_best.val_top1),
             "validation_balanced_top1": pct(val_best.val_balanced),
