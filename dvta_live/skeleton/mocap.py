@@ -6,8 +6,14 @@ Formats and what is read (checked on the data in ../shared, tests/test_mocap.py 
   then ``Frames`` rows of channel values. Rotation channels compose in the order listed (``Zrotation
   Xrotation Yrotation`` -> R = Rz Rx Ry); a joint's position channels replace its OFFSET (as in
   MotionBuilder and Blender: the Bandai Namco files give every joint 6 channels whose positions equal the
-  OFFSETs, and the hips' give the 93 cm hip height). BVH has no unit field: the unit (m, cm, inch, mm)
-  is the one that makes the rest-pose leg (hip -> knee -> ankle) closest to 0.85 m.
+  OFFSETs, and the hips' give the 93 cm hip height). BVH has no unit field: the unit (m, cm, inch, CMU's
+  0.45 inch, mm) is the one that makes the rest-pose leg (hip -> knee -> ankle) closest to 0.85 m.
+- CMU takes as B. Hahne's "MotionBuilder-friendly" (cgspeed) BVH: known by their joint names (CMU's
+  ``LHipJoint``, ``LowerBack``, ``LeftFingerBase``, ``LThumb`` beside ``Spine1``, ``Neck1``) with ``Neck``
+  and ``LeftFingerBase`` at zero offset; CMU units (the leg rule finds them: 0.85 m leg = 15 units). That
+  skeleton lacks CMU's thorax and wrist bones (torso 11 cm and forearms a third short); they are put back
+  (``fix_cmu_cgspeed``) and the first frame, a rest pose, is dropped. Checked on subjects 02-08, which are
+  also here as ASF/AMC: the same joints within 1 cm (tests/test_mocap.py).
 - Bandai Namco Research Motiondataset 1/2: 22 joints, cm, 30 fps, y up. Class = the content in the file
   name ``dataset-N_{content}_{style}_{id}.bvh`` (the naming the dataset's README documents; the per-clip
   JSON annotations are not shipped in ../shared, and a ``<clip>.json`` beside a clip with ``content`` /
@@ -29,7 +35,8 @@ Retargeting to NTU-25 (joint names as in layouts.NTU25):
   ``Hips`` 2 cm); spine_shoulder = the neck's base (BVH ``Neck``, CMU thorax
   end); neck = the skull base (BVH ``Head`` joint, CMU lowerneck end); shoulders = upper-arm joints (CMU
   clavicle ends); elbows, wrists (CMU lwrist end: CMU splits the forearm into radius + wrist bones); hips =
-  upper-leg joints (CMU hip-joint ends); knees; ankles; feet = toe bases (BVH toes, CMU foot ends).
+  upper-leg joints (CMU hip-joint ends); knees; ankles; feet = toe bases (BVH toes, CMU foot ends). The
+  cgspeed BVH wrist is ``LeftFingerBase`` (its ``LeftHand`` is CMU's radius end).
 - spine_mid: on the spine chain (spine_base -> hips/root -> ... -> neck base, the real curved spine) at 0.57 of its length
   (NTU median 0.574, as convert.py).
 - head: NTU's head joint is the head's centre. CMU: the middle of the head bone. BVH: the middle of
@@ -39,9 +46,10 @@ Retargeting to NTU-25 (joint names as in layouts.NTU25):
 - hands: Kinect v2's hand, hand tip and thumb sit 0.28, 0.49 and 0.31 forearm lengths from the wrist
   (NTU medians: hand 0.27/0.29 left/right; tip = 1.75 x hand and thumb = 1.10 x hand, convert.py's Kinect v1
   ratios). They are placed along the hand's direction: the wrist's own rotation applied to the forearm
-  axis (BVH, which has no finger joints here), or the CMU wrist -> fingers direction; CMU's thumb
-  direction is its thumb bone (the Bandai thumb is on the hand line, as for Kinect v1). Real mocap hand
-  segments are not used as lengths: CMU's hand + fingers bones span 6.5 cm, half of Kinect v2's 11.5 cm.
+  axis (BVH without finger joints), or the wrist -> fingers direction (CMU, cgspeed BVH); CMU's thumb
+  direction is its thumb bone, as is cgspeed's ``LThumb`` (the Bandai thumb is on the hand line, as for
+  Kinect v1). Real mocap hand segments are not used as lengths: CMU's hand + fingers bones span 6.5 cm,
+  half of Kinect v2's 11.5 cm.
 
 Then the units become metres, the up axis y, and the subject is turned about y so that its right (the
 mean left -> right hip and shoulder vector over the first half second, made horizontal) is +x: it faces
@@ -56,6 +64,7 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -77,7 +86,8 @@ HEAD_PER_SPINE = 0.27
 PLACE_SPINE_BASE = (0.0, -0.08, 3.14)  # metres, NTU camera space
 FACING_SECONDS = 0.5
 LEG_LENGTH_M = 0.85  # rest hip -> knee -> ankle of an adult, to tell BVH units apart
-BVH_UNITS = {"m": 1.0, "cm": 0.01, "inch": 0.0254, "mm": 0.001}
+CMU_UNIT_M = 0.0254 / 0.45  # CMU's ASF ``length 0.45``: one unit is 1/0.45 inch, 5.64 cm
+BVH_UNITS = {"m": 1.0, "cm": 0.01, "inch": 0.0254, "cmu": CMU_UNIT_M, "mm": 0.001}
 
 _BVH_FIX = "the file looks truncated or is not a BVH file; re-download or re-extract it"
 _AMC_FIX = "the file looks truncated or is not an ASF/AMC file; re-download or re-extract it"
@@ -277,7 +287,8 @@ _BVH_ROLES: dict[str, tuple[str, ...]] = {
        for role, names in (
            ("shoulder", ("upperarm{S}", "{side}arm", "{S}upperarm", "{side}upperarm", "{S}shoulder")),
            ("elbow", ("lowerarm{S}", "{side}forearm", "{S}forearm", "{side}lowerarm", "{S}elbow")),
-           ("wrist", ("hand{S}", "{side}hand", "{S}hand", "{S}wrist")),
+           # CMU-derived hierarchies: the wrist (end of CMU's wrist bone) is FingerBase, "Hand" the radius end
+           ("wrist", ("hand{S}", "{side}fingerbase", "{side}hand", "{S}hand", "{S}wrist")),
            ("hip", ("upperleg{S}", "{side}upleg", "{side}upperleg", "{S}upleg", "{side}thigh", "{S}hip")),
            ("knee", ("lowerleg{S}", "{side}leg", "{side}lowerleg", "{S}leg", "{side}shin", "{S}knee")),
            ("ankle", ("foot{S}", "{side}foot", "{S}foot", "{S}ankle")),
@@ -286,9 +297,14 @@ _BVH_ROLES: dict[str, tuple[str, ...]] = {
 }
 
 
-def _bvh_roles(skel: BvhSkeleton, path: Path) -> dict[str, int]:
-    keys = {re.sub(r"[_\s]", "", n.split(":")[-1].lower()): k for k, n in enumerate(skel.names)
+def _bvh_keys(skel: BvhSkeleton) -> dict[str, int]:
+    """Joint name as compared (see _BVH_ROLES) -> index; End Sites left out."""
+    return {re.sub(r"[_\s]", "", n.split(":")[-1].lower()): k for k, n in enumerate(skel.names)
             if not n.endswith("/end")}
+
+
+def _bvh_roles(skel: BvhSkeleton, path: Path) -> dict[str, int]:
+    keys = _bvh_keys(skel)
     roles: dict[str, int] = {}
     for role, candidates in _BVH_ROLES.items():
         found = next((keys[c] for c in candidates if c in keys), None)
@@ -337,6 +353,54 @@ def _direction_of(skel: BvhSkeleton, rot: np.ndarray, joint: int) -> tuple[np.nd
     return _unit(np.einsum("tij,j->ti", rot[:, joint], _unit(local))), measured
 
 
+# B. Hahne's "MotionBuilder-friendly" (cgspeed) BVH conversion of the CMU database: CMU bone names that it
+# keeps as joint names, beside MotionBuilder's. Its skeleton drops two CMU bones (see fix_cmu_cgspeed).
+_CGSPEED_NAMES = frozenset(("lhipjoint", "rhipjoint", "lowerback", "spine", "spine1", "neck", "neck1", "head",
+                            "leftfingerbase", "rightfingerbase", "lthumb", "rthumb"))
+CMU_WRIST_PER_RADIUS = 0.5  # every CMU ASF here: lwrist length = lradius length / 2, same direction
+
+
+def is_cmu_cgspeed(skel: BvhSkeleton) -> bool:
+    """The cgspeed CMU hierarchy: its joint names, and Neck / FingerBase at zero offset from their parents."""
+    keys = _bvh_keys(skel)
+    if not _CGSPEED_NAMES <= keys.keys():
+        return False
+    return all(np.linalg.norm(skel.offsets[keys[n]]) < 1e-6 for n in ("neck", "leftfingerbase", "rightfingerbase"))
+
+
+def fix_cmu_cgspeed(motion: BvhMotion) -> tuple[BvhMotion, dict]:
+    """A cgspeed CMU BVH -> the CMU skeleton's geometry, and facts for ``meta`` (unchanged otherwise).
+
+    Checked against the ASF/AMC of the same takes (subjects 02-08): the conversion keeps every CMU bone as
+    the offset of the next joint except two, whose joints sit at zero offset: the thorax (Spine1 ->
+    Neck / shoulders: the torso comes out 2 CMU units, ~11 cm, short) and the wrist bone (Hand ->
+    FingerBase / thumb: the forearm a third short). Both are put back, in the parent's frame as the file's
+    rotations expect (Spine1's rotation is CMU's thorax rotation, Hand's the wrist's twist about the
+    forearm): the thorax as long as and along the bone below it (upperback; CMU's thorax / upperback is
+    1.00-1.04 in the 14 ASFs here), the wrist as CMU_WRIST_PER_RADIUS x the radius, along it. The first
+    frame is a rest pose in whole degrees, not capture (the AMC has one frame fewer): it is dropped.
+    """
+    skel = motion.skeleton
+    if not is_cmu_cgspeed(skel):
+        return motion, {}
+    keys = _bvh_keys(skel)
+    offsets = [o.copy() for o in skel.offsets]
+    for parent, bone in ((keys["spine1"], offsets[keys["spine1"]]),
+                         (keys["lefthand"], CMU_WRIST_PER_RADIUS * offsets[keys["lefthand"]]),
+                         (keys["righthand"], CMU_WRIST_PER_RADIUS * offsets[keys["righthand"]])):
+        for kid in skel.children(parent):
+            if np.linalg.norm(offsets[kid]) < 1e-6:
+                offsets[kid] = bone.copy()
+    fixed = BvhSkeleton(list(skel.names), list(skel.parents), offsets, [list(c) for c in skel.channels])
+    values = motion.values
+    columns = [c for chans in skel.channels for c in chans]
+    rotations = [col for col, c in enumerate(columns) if c.endswith("rotation")]
+    rest = len(values) > 1 and bool(np.all(values[0, rotations] == np.round(values[0, rotations])))
+    if rest:
+        values = values[1:]
+    return BvhMotion(fixed, values, motion.frame_time), {"skeleton": "cmu-cgspeed", "rest_frame_dropped": rest}
+
+
 def bvh_unit_scale(skel: BvhSkeleton, roles: dict[str, int]) -> tuple[str, float]:
     """(unit, metres per unit): the unit whose rest leg length is closest to LEG_LENGTH_M (log scale)."""
     leg = np.mean([np.linalg.norm(skel.offsets[roles[f"{s}_knee"]]) +
@@ -351,6 +415,7 @@ def bvh_to_ntu25(motion: BvhMotion, path: Path) -> tuple[np.ndarray, dict]:
     """[T, 25, 3] NTU-25 joints in the file's units and axes, and facts for ``meta``."""
     skel = motion.skeleton
     roles = _bvh_roles(skel, path)
+    keys = _bvh_keys(skel)
     pos, rot = bvh_forward_kinematics(motion)
     t = pos.shape[0]
     out = np.zeros((t, 25, 3))
@@ -379,12 +444,17 @@ def bvh_to_ntu25(motion: BvhMotion, path: Path) -> tuple[np.ndarray, dict]:
         for joint in ("shoulder", "elbow", "wrist", "hip", "knee", "ankle"):
             out[:, _j(f"{s}_{joint}")] = p(f"{s}_{joint}")
         out[:, _j(f"{s}_foot")] = p(f"{s}_toe")
-        forearm = np.linalg.norm(skel.offsets[roles[f"{s}_wrist"]])
+        # elbow -> wrist at rest: the cgspeed wrist (FingerBase) is two joints below the elbow
+        forearm = sum(np.linalg.norm(skel.offsets[k])
+                      for k in _chain(skel.parents, roles[f"{s}_wrist"], roles[f"{s}_elbow"])[1:])
         hand_dir, _ = _direction_of(skel, rot, roles[f"{s}_wrist"])
         wrist = p(f"{s}_wrist")
         out[:, _j(f"{s}_hand")] = wrist + hand_dir * HAND_PER_FOREARM * forearm
         out[:, _j(f"{s}_hand_tip")] = wrist + hand_dir * TIP_PER_FOREARM * forearm
-        out[:, _j(f"{s}_thumb")] = wrist + hand_dir * THUMB_PER_FOREARM * forearm
+        # a thumb joint with a bone of its own (cgspeed's LThumb, as CMU's thumb) gives the thumb's direction
+        thumb = keys.get(f"{s[0]}thumb")
+        thumb_dir, measured = _direction_of(skel, rot, thumb) if thumb is not None else (hand_dir, False)
+        out[:, _j(f"{s}_thumb")] = wrist + (thumb_dir if measured else hand_dir) * THUMB_PER_FOREARM * forearm
     unit, scale = bvh_unit_scale(skel, roles)
     return out * scale, {"unit": unit, "joints_in_file": sum(not n.endswith("/end") for n in skel.names)}
 
@@ -723,14 +793,18 @@ def bvh_clip_labels(path: Path) -> tuple[str | None, dict]:
 def read_bvh(path: str | Path) -> SkeletonSequence:
     """One BVH file -> an NTU-25 sequence (label -1; ``meta["content"]`` holds the action code if known)."""
     path = Path(path)
-    motion = parse_bvh(_read_text(path), path)
+    motion, cgspeed = fix_cmu_cgspeed(parse_bvh(_read_text(path), path))
     joints, facts = bvh_to_ntu25(motion, path)
+    facts.update(cgspeed)
     fps = round(1.0 / motion.frame_time, 3)
     data, pose = to_camera_space(_up_to_y(joints), fps)
     content, meta = bvh_clip_labels(path)
     meta.update(**facts, **pose, format="bvh")
     if content is not None:
         meta["content"] = content
+    description = cmu_description(path)  # CMU takes (cgspeed BVH) beside the database's descriptions.tsv
+    if description is not None:
+        meta["description"] = description
     return SkeletonSequence(data=frames_to_sequence_array(data[:, None]), label=-1, name=path.stem,
                             source=str(path), fps=fps, meta=meta)
 
@@ -793,6 +867,36 @@ def find_asf(amc: Path) -> Path:
                     "put the subject's <subject>.asf in the same folder")
 
 
+CMU_DESCRIPTIONS = "descriptions.tsv"
+
+
+@lru_cache(maxsize=4)
+def cmu_descriptions(table: Path) -> dict[str, str]:
+    """``descriptions.tsv`` (``take<TAB>description`` per line, a header line) -> {"02_01": "walk", ...}."""
+    out: dict[str, str] = {}
+    for line in _read_text(table).splitlines()[1:]:
+        take, _, text = line.partition("\t")
+        if _CMU_TAKE.match(take.strip()) and text.strip():
+            out[take.strip()] = text.strip()
+    return out
+
+
+def cmu_description(take: str | Path, table: str | Path | None = None) -> str | None:
+    """The CMU database's text for a take (``"02_01"`` or a take file ``.../02_01.bvh``): "walk". From
+    ``table``, else a descriptions.tsv in the take file's folder or up to two above it (more/bvh/02/).
+    None where the take is not listed or there is no table."""
+    file = Path(take)
+    match = _CMU_TAKE.match(file.stem)
+    if match is None:
+        return None
+    if table is None:
+        folders = list(file.resolve().parents)[:3] if file.suffix else []  # a take file, not a bare name
+        table = next((f / CMU_DESCRIPTIONS for f in folders if (f / CMU_DESCRIPTIONS).is_file()), None)
+        if table is None:
+            return None
+    return cmu_descriptions(Path(table)).get(f"{int(match.group(1)):02d}_{int(match.group(2)):02d}")
+
+
 def read_amc(path: str | Path, asf_path: str | Path | None = None, fps: float = CMU_FPS) -> SkeletonSequence:
     """One AMC take (with its ASF, found beside it by default) -> one unlabelled NTU-25 sequence."""
     path = Path(path)
@@ -805,6 +909,9 @@ def read_amc(path: str | Path, asf_path: str | Path | None = None, fps: float = 
     meta = {"format": "asf/amc", "asf": asf_file.name, "unit_metres": asf.metres_per_unit, **pose}
     if match:
         meta["take"] = int(match.group(2))
+        description = cmu_description(path)
+        if description is not None:
+            meta["description"] = description
     return SkeletonSequence(data=frames_to_sequence_array(data[:, None]), label=-1, name=path.stem,
                             source=str(path), fps=fps, subject=int(match.group(1)) if match else None,
                             meta=meta)
@@ -902,7 +1009,8 @@ def read_amc_file(path: str | Path) -> SkeletonDataset:
 
 
 __all__ = [
-    "CMU_FPS", "amc_forward_kinematics", "bvh_forward_kinematics", "find_asf", "parse_amc", "parse_asf",
+    "CMU_FPS", "amc_forward_kinematics", "bvh_forward_kinematics", "cmu_description", "find_asf",
+    "fix_cmu_cgspeed", "is_cmu_cgspeed", "parse_amc", "parse_asf",
     "parse_bvh", "parse_segments", "read_amc", "read_amc_file", "read_bvh", "read_bvh_file",
     "read_bvh_folder", "read_cmu_folder", "to_camera_space",
 ]
