@@ -30,6 +30,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from dvta_live.backbone.lifted import LiftedShiftGCN
 from dvta_live.backbone.shiftgcn import ShiftGCN, spatial_shift_index
 from dvta_live.backbone.stgcn import STGCN
 from dvta_live.errors import UserError
@@ -38,7 +39,8 @@ from dvta_live.skeleton.recipe import Recipe, get_recipe
 FORMAT = "dvta_live.backbone"
 FORMAT_VERSION = 1
 METADATA_KEY = "dvta_live"
-ARCHITECTURES: dict[str, type[nn.Module]] = {"shiftgcn": ShiftGCN, "stgcn": STGCN}
+ARCHITECTURES: dict[str, type[nn.Module]] = {"shiftgcn": ShiftGCN, "stgcn": STGCN,
+                                             "lifted-shiftgcn": LiftedShiftGCN}
 LAYOUT = "ntu25"  # every backbone here consumes NTU-25 skeletons
 DEFAULT_RECIPES = {"shiftgcn": "shiftgcn300", "stgcn": "smie50"}
 
@@ -124,7 +126,7 @@ class BackboneInfo:
             window = self.make_recipe().window
         except UserError as e:
             raise UserError(f"backbone recipe: {e}", path) from None
-        if self.architecture == "shiftgcn" and window % 4:
+        if self.architecture in ("shiftgcn", "lifted-shiftgcn") and window % 4:
             raise UserError(f"recipe window {window} does not suit Shift-GCN (needs a multiple of 4)", path,
                             f"use window {window - window % 4 or 4} or {window - window % 4 + 4}")
         if self.class_names is not None:

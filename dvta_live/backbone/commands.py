@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,6 +14,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from dvta_live.backbone.lift_config import LiftConfig
 from dvta_live.console import console, err_console
 from dvta_live.errors import UserError
 
@@ -260,6 +262,9 @@ def extract_features_command(
     batch_size: Annotated[int, typer.Option(min=1)] = 64,
     all_seen: Annotated[bool, typer.Option("--all-seen", help="Every class is seen: no zero-shot test set "
                                            "(features to train a head on every class).")] = False,
+    views: Annotated[int, typer.Option(min=1, help="Image-plane backbones: training features of the recorded "
+                                       "view and of VIEWS-1 random virtual cameras per clip.")] = 1,
+    seed: Annotated[int, typer.Option(help="Seed of the virtual cameras.")] = 0,
 ) -> None:
     """Write backbone features in the SynSE folder layout (train / ztest / gtest) that `dvta train-head` reads.
 
@@ -300,6 +305,11 @@ def extract_features_command(
     ztest = [s for s in usable if s.label in unseen_set and is_test(s)]
     gtest = [s for s in usable if is_test(s)] if test_ids else []
     recipe = info.make_recipe()
+    if views > 1:
+        if recipe.plane != "image":
+            raise UserError(f"--views needs an image-plane backbone; {backbone.name} uses recipe {recipe.name}",
+                            backbone, "leave --views out (3-D backbones normalise the view themselves)")
+        train = train + other_views(train, views - 1, seed)
     with _progress() as progress:
         parts = {name: run_backbone(model, recipe, seqs, batch_size, progress, name)[0]
                  for name, seqs in (("train", train), ("ztest", ztest), ("gtest", gtest))}
@@ -307,12 +317,20 @@ def extract_features_command(
               for name, seqs in (("train", train), ("ztest", ztest), ("gtest", gtest))}
     meta = {"dataset": dataset.name, "class_names": list(dataset.class_names), "unseen": unseen_ids,
             "split": split, "test_subjects": sorted(test_ids), "backbone": str(backbone),
-            "backbone_architecture": info.architecture, "recipe": info.recipe}
+            "backbone_architecture": info.architecture, "recipe": info.recipe, "views": views, "seed": seed}
     save_features(out, parts["train"], labels["train"], parts["ztest"], labels["ztest"],
                   parts["gtest"] if gtest else None, labels["gtest"] if gtest else None, metadata=meta)
     console.print(f"[green]wrote[/] {escape(str(out))}: train {len(train)}, ztest {len(ztest)}, "
                   f"gtest {len(gtest)} (unseen classes: "
                   f"{', '.join(dataset.class_names[i] for i in unseen_ids) or 'none'})")
+
+
+def other_views(sequences: Sequence[SkeletonSequence], count: int, seed: int) -> list[SkeletonSequence]:
+    """``count`` random virtual-camera views (image plane, MediaPipe-like errors) of each clip, seeded."""
+    from dvta_live.skeleton.views import virtual_view
+
+    return [dataclasses.replace(s, data=virtual_view(s.data, np.random.default_rng((seed, v, i))))
+            for v in range(count) for i, s in enumerate(sequences)]
 
 
 def _split_unseen(name: str, num_classes: int) -> list[int]:
@@ -334,6 +352,46 @@ def _refuse_leaky_backbone(info: BackboneInfo, path: Path, unseen_ids: Sequence[
     if leaked:
         raise UserError(f"this backbone was trained on classes {leaked}, which this split calls unseen", path,
                         "train the backbone with the same --unseen classes")
+
+
+@backbone_app.command("lift")
+def lift_command(
+    teacher: Annotated[Path, typer.Argument(help="Shift-GCN backbone with recipe shiftgcn64 (`dvta backbone import "
+                                             "... --recipe shiftgcn64`).")],
+    data: Annotated[list[Path], typer.Argument(help="3-D skeleton files/folders (any format `dvta data inspect` "
+                                                    "reads; labels are not needed).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Lifted backbone (.safetensors).")],
+    epochs: Annotated[int, typer.Option(min=1)] = LiftConfig.epochs,
+    width: Annotated[int, typer.Option(min=8, help="Lifter channels.")] = LiftConfig.width,
+    views: Annotated[int, typer.Option(min=1, help="Random views of each clip per epoch.")] = LiftConfig.views,
+    seed: Annotated[int, typer.Option()] = LiftConfig.seed,
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:N.")] = "auto",
+    resume: Annotated[bool, typer.Option("--resume", help="Continue from OUT.last.pt.")] = False,
+) -> None:
+    """Teach a backbone to read image-plane skeletons: a lifter in front of the teacher's frozen weights.
+
+    The result takes MediaPipe's 2-D image landmarks (recipe image64) and gives the teacher's features, so
+    a head trained on the teacher keeps its meaning. Trained on the 3-D clips seen through random virtual
+    cameras with MediaPipe-like errors; resumable; about a minute per epoch on one CPU core.
+
+    Example:
+
+      dvta backbone lift shiftgcn64.safetensors ../shared/data/utd-mhad ../shared/data/nw-ucla -o lifted.safetensors
+    """
+    from dvta_live.backbone.lift import LiftConfig, read_clips, split_clips, train_lifted
+
+    config = LiftConfig(epochs=epochs, width=width, views=views, seed=seed, device=device)
+    with err_console.status("reading data"):
+        train, val = split_clips(read_clips(data), seed)
+    err_console.print(f"{len(train)} clips to train on, {len(val)} held out for validation")
+
+    def on_epoch(row: dict) -> None:
+        err_console.print(f"epoch {row['epoch'] + 1}/{epochs}: loss {row['loss']:.4f}, joint error "
+                          f"{row['joint_error_m'] * 100:.1f} cm, teacher top-1 agreement "
+                          f"{row['teacher_top1_agreement']:.1%}, feature cosine {row['feature_cosine']:.3f}")
+
+    train_lifted(teacher, train, val, out, config, resume=resume, on_epoch=on_epoch)
+    console.print(f"[green]wrote[/] {escape(str(out))}")
 
 
 def register(app: typer.Typer) -> None:

@@ -251,6 +251,7 @@ def recognize(source: Source, runtime: Runtime, labels: LabelsWatcher, config: L
 
     def pose_stage() -> None:
         window = TimeWindow(config.window_s, config.rate_hz, config.max_gap_s)
+        plane = runtime.info.recipe.plane  # image-plane models get MediaPipe's 2-D landmarks
         next_score = -math.inf
         try:
             while True:
@@ -265,7 +266,7 @@ def recognize(source: Source, runtime: Runtime, labels: LabelsWatcher, config: L
                     stats.pose_errors += 1  # one undecodable frame: skip it, keep the window
                     continue
                 pose_ms = (time.perf_counter() - started) * 1e3
-                window.push(result.joints, frame.timestamp_s)
+                window.push(result.joints_for(plane), frame.timestamp_s)
                 stats.frames_processed += 1
                 queue_ms = (started - captured) * 1e3
                 stats.add("pose_ms", pose_ms)

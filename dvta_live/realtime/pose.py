@@ -105,6 +105,21 @@ class PoseResult:
         for a in (self.joints, self.image_landmarks, self.world_landmarks, self.visibility):
             _readonly(a)
 
+    def joints_for(self, plane: str) -> np.ndarray:
+        """What the window holds for a recipe's ``plane``: ``joints`` (3-D) for "xyz"; for "image" the
+        image-plane skeleton [3, 25, 2] in NTU axes (x subject-right when facing the camera, y up), in
+        image heights, z = 0. A replayed skeleton is its own 3-D joints (the recipe drops z: an
+        orthographic view from the recording's camera)."""
+        if plane == "xyz" or self.image_size is None:
+            return self.joints
+        out = np.zeros_like(self.joints)
+        for m in range(MAX_BODIES):
+            if self.present[m]:
+                p = np.zeros((NUM_LANDMARKS, 3), dtype=np.float32)
+                p[:, :2] = self.image_landmarks[m] / np.float32(self.image_size[1])
+                out[..., m] = mediapipe33_to_ntu25(p, self.mirrored).T
+        return _readonly(out)
+
     @property
     def num_people(self) -> int:
         return sum(self.present)

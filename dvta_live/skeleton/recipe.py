@@ -80,6 +80,16 @@ TEMPORAL_KINDS = ("resize_linear", "pad_repeat")
 CENTRING_KINDS = ("per_body", "first_body_masked")
 VIEW_KINDS = ("shoulders_x_per_frame", "spine_z_shoulders_x_first_frame", "none")
 BODY_ORDERS = ("as_given", "energy")
+PLANES = ("xyz", "image")
+
+# Bones whose 2-D lengths, summed over a frame, measure a body's size in an image-plane skeleton: the
+# trunk, shoulders, hips and limbs (not the head or hands, which MediaPipe places least reliably).
+SIZE_BONES = ((0, 1), (1, 20), (20, 4), (20, 8), (4, 5), (8, 9), (5, 6), (9, 10), (0, 12), (0, 16),
+              (12, 13), (16, 17), (13, 14), (17, 18))
+# The same sum for an adult standing upright, facing the camera, in metres (median over the NTU, UTD-MHAD,
+# NW-UCLA and MSR skeletons here): "image" recipes scale a window so its body has this size.
+BODY_SIZE_M = 3.5
+SIZE_PERCENTILE = 90  # of the per-frame sums: robust to frames where limbs point at the camera
 
 _AIMCLR_EPS = 1e-4  # parallel_skeleton's `l2_norm + 0.0001`
 _AGCN_TINY = 1e-6  # rotation.py: identity below this axis length / angle
@@ -97,6 +107,7 @@ class Recipe:
     view: str  # see VIEW_KINDS
     body_order: str = "as_given"  # "energy": most active body first (Shift-GCN read_xyz)
     drop_empty_frames: bool = False  # remove frames with no body before the temporal step
+    plane: str = "xyz"  # "image": an image-plane skeleton (z dropped, body scaled to BODY_SIZE_M)
 
     def __post_init__(self) -> None:
         problems = []
@@ -110,7 +121,8 @@ class Recipe:
         for field, value, allowed in (("temporal", self.temporal, TEMPORAL_KINDS),
                                       ("centring", self.centring, CENTRING_KINDS),
                                       ("view", self.view, VIEW_KINDS),
-                                      ("body_order", self.body_order, BODY_ORDERS)):
+                                      ("body_order", self.body_order, BODY_ORDERS),
+                                      ("plane", self.plane, PLANES)):
             if value not in allowed:
                 problems.append(f"{field} must be one of {', '.join(allowed)}; got {value!r}")
         if not isinstance(self.drop_empty_frames, bool):
@@ -161,6 +173,8 @@ class Recipe:
         x = np.ascontiguousarray(x.transpose(0, 4, 2, 3, 1))  # [N, M, T, V, C], as 2s-AGCN works
         if x.shape[2] == 0:  # nothing seen yet: one empty frame, which every step maps to zeros
             x = np.zeros(x.shape[:2] + (1,) + x.shape[3:], dtype=np.float32)
+        if self.plane == "image":  # an orthographic view of 3-D data, or 2-D landmarks as given
+            x[..., 2] = 0
         if self.drop_empty_frames:  # resize reads a prefix, pad_repeat keeps the last `window` frames
             x = _drop_empty_frames(x, at_end=self.temporal == "pad_repeat")
         if self.temporal == "resize_linear":
@@ -171,6 +185,8 @@ class Recipe:
             else:
                 length = _aimclr_length(x)
             x = self._centre(x)
+            if self.plane == "image":
+                x = _scale_body(x)
             x = _resize_linear(x, length, self.window)
         else:
             x = _fit_window(x, self.window)
@@ -178,6 +194,8 @@ class Recipe:
                 x = _order_bodies_by_energy(x)
             x = _agcn_pad_repeat(x)
             x = self._centre(x)
+            if self.plane == "image":
+                x = _scale_body(x)
         if self.view == "shoulders_x_per_frame":
             x = _aimclr_parallel_skeleton(x)
         elif self.view == "spine_z_shoulders_x_first_frame":
@@ -201,6 +219,12 @@ RECIPES: dict[str, Recipe] = {
     "shiftgcn64": Recipe(name="shiftgcn64", window=64, centre_joint=SPINE_MID, temporal="resize_linear",
                          centring="first_body_masked", view="spine_z_shoulders_x_first_frame",
                          body_order="energy", drop_empty_frames=True),
+    # shiftgcn64's window as an image-plane skeleton, for lifted backbones (dvta_live.backbone.lift):
+    # the live path's MediaPipe image landmarks, or an orthographic view of 3-D data, scaled to a body
+    # size; the view step is left to the lifter, which learns it.
+    "image64": Recipe(name="image64", window=64, centre_joint=SPINE_MID, temporal="resize_linear",
+                      centring="first_body_masked", view="none", body_order="energy",
+                      drop_empty_frames=True, plane="image"),
 }
 
 
@@ -244,6 +268,20 @@ def _order_bodies_by_energy(x: np.ndarray) -> np.ndarray:
     energy = np.where(count > 0, np.sqrt(var), 0.0).sum(axis=-1)  # [N, M]
     order = np.argsort(-energy, axis=1, kind="stable")  # ties keep the given order
     return x[np.arange(n)[:, None], order]
+
+
+def _scale_body(x: np.ndarray) -> np.ndarray:
+    """Scale each sample so body 0's size (SIZE_BONES' 2-D lengths summed, SIZE_PERCENTILE over its
+    frames) is BODY_SIZE_M: image pixels, normalised image units and metres all come out alike."""
+    bones = np.array(SIZE_BONES)
+    body = x[:, 0, :, :, :2]  # [N, T, V, 2]
+    lengths = np.linalg.norm(body[:, :, bones[:, 0]] - body[:, :, bones[:, 1]], axis=-1).sum(axis=-1)
+    out = x.copy()
+    for i, (frames, has) in enumerate(zip(lengths, _frame_has_body(x)[:, 0])):
+        size = float(np.percentile(frames[has], SIZE_PERCENTILE)) if has.any() else 0.0
+        if size > 1e-6:
+            out[i] *= np.float32(BODY_SIZE_M / size)
+    return out
 
 
 def _drop_empty_frames(x: np.ndarray, at_end: bool) -> np.ndarray:

@@ -1,0 +1,140 @@
+"""Image-plane input: the image64 recipe, virtual cameras, the lifted backbone and its training."""
+
+from __future__ import annotations
+
+import json
+from importlib.resources import files
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from dvta_live.backbone.checkpoint import load_backbone, read_backbone_info, save_backbone
+from dvta_live.backbone.lift import LiftConfig, LiftPairs, read_clips, train_lifted
+from dvta_live.backbone.lifted import LiftedShiftGCN
+from dvta_live.skeleton.recipe import BODY_SIZE_M, SIZE_BONES, get_recipe
+from dvta_live.skeleton.views import virtual_view
+
+DEMO = Path(str(files("dvta_live").joinpath("assets", "demo", "cmu-86-01.dvta.safetensors")))
+TEACHER = Path(str(files("dvta_live").joinpath("assets", "model", "backbone.safetensors")))
+
+
+@pytest.fixture(scope="module")
+def demo_clip() -> np.ndarray:
+    """The bundled demo (a real CMU mocap take, NTU-25, metres, camera space): 6 s of it."""
+    return read_clips([DEMO])[0].data[:, 300:480]
+
+
+def _teacher_path(tmp_path: Path) -> Path:
+    """The bundled backbone if it is the official Shift-GCN (shiftgcn64); else its lifted one's teacher."""
+    info = read_backbone_info(TEACHER)
+    if info.architecture == "shiftgcn":
+        return TEACHER
+    model, _ = load_backbone(TEACHER)
+    path = tmp_path / "teacher.safetensors"
+    save_backbone(path, model.gcn, info.extra["teacher_recipe"], info.class_names)
+    return path
+
+
+def _body_size(window: np.ndarray) -> float:
+    bones = np.array(SIZE_BONES)
+    body = window[:2, :, :, 0].transpose(1, 2, 0)
+    return float(np.percentile(np.linalg.norm(body[:, bones[:, 0]] - body[:, bones[:, 1]], axis=-1).sum(-1), 90))
+
+
+def test_image_recipe_ignores_depth_units_and_position(demo_clip: np.ndarray) -> None:
+    recipe = get_recipe("image64")
+    out = recipe.apply(demo_clip)
+    assert out.shape == (3, 64, 25, 2) and not out[2].any() and not out[..., 1].any()
+    assert _body_size(out) == pytest.approx(BODY_SIZE_M, rel=0.02)  # measured before the resize to 64
+    # pixels instead of metres, another place in the image, other depths: the same model input
+    moved = demo_clip.copy()
+    present = np.any(moved != 0, axis=0)
+    moved[:2] = moved[:2] * 412.0 + np.array([640.0, -360.0])[:, None, None, None]
+    moved[2] = np.random.default_rng(0).uniform(1, 5, size=moved[2].shape)
+    moved[:, ~present] = 0
+    np.testing.assert_allclose(recipe.apply(moved), out, atol=2e-4)
+    # a 3-D recipe does see depth
+    assert not np.allclose(get_recipe("shiftgcn64").apply(moved), get_recipe("shiftgcn64").apply(demo_clip))
+
+
+def test_recipe_plane_round_trips_and_is_validated() -> None:
+    recipe = get_recipe("image64")
+    assert recipe.to_dict()["plane"] == "image"
+    assert get_recipe("shiftgcn64").plane == "xyz"  # old metadata without the key keeps its meaning
+    from dvta_live.errors import UserError
+    with pytest.raises(UserError, match="plane must be one of"):
+        get_recipe("image64", plane="depth")
+
+
+def test_virtual_view_projects_keeps_absent_joints_and_is_seeded(demo_clip: np.ndarray) -> None:
+    clip = demo_clip.copy()
+    clip[:, 10:20] = 0  # a gap in the track
+    a = virtual_view(clip, np.random.default_rng(3))
+    b = virtual_view(clip, np.random.default_rng(3))
+    np.testing.assert_array_equal(a, b)
+    assert not a[2].any() and not a[:, 10:20].any() and not a[..., 1].any()
+    assert np.abs(a[:2, 20:, :, 0]).min() >= 0 and np.isfinite(a).all()
+    # without errors a view is a rigid turn + perspective: the body's 2-D size changes less than its
+    # 3-D size would allow, and heights keep their order (the head stays above the feet)
+    clean = get_recipe("image64").apply(virtual_view(demo_clip, np.random.default_rng(4), noise=False))
+    head, foot = 3, 15
+    assert (clean[2 - 1, :, head, 0] > clean[1, :, foot, 0]).mean() > 0.9
+
+
+def test_lifted_backbone_round_trips_and_keeps_absent_bodies_zero(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    model = LiftedShiftGCN(num_class=4, width=16, blocks=2).eval()
+    path = tmp_path / "lifted.safetensors"
+    save_backbone(path, model, "image64", ["a", "b", "c", "d"])
+    loaded, info = load_backbone(path)
+    assert isinstance(loaded, LiftedShiftGCN) and info.architecture == "lifted-shiftgcn"
+    assert info.make_recipe().plane == "image" and info.feature_dim == 256
+    x = torch.randn(2, 3, 64, 25, 2)
+    x[:, :, :, :, 1] = 0  # one person
+    x[:, :, 40:] = 0  # who left
+    with torch.no_grad():
+        lifted = loaded.lifter(x)
+        assert not lifted[..., 1].any() and not lifted[:, :, 40:].any() and lifted[:, :, :40, :, 0].any()
+        for a, b in zip(model(x), loaded(x)):
+            torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
+def test_lifter_training_lowers_the_error_and_resumes(tmp_path: Path, demo_clip: np.ndarray,
+                                                      one_torch_thread) -> None:  # type: ignore[no-untyped-def]
+    from dvta_live.skeleton.sequence import SkeletonSequence
+
+    clips = [SkeletonSequence(data=demo_clip[:, i:i + 90], fps=30.0) for i in range(0, 90, 15)]
+    teacher = _teacher_path(tmp_path)
+    out = tmp_path / "lifted.safetensors"
+    config = LiftConfig(epochs=3, batch_size=6, width=32, blocks=2, views=2, lr=3e-3)
+    rows: list[dict] = []
+    train_lifted(teacher, clips, clips[:2], out, config, on_epoch=rows.append)
+    assert rows[-1]["loss"] < rows[0]["loss"] and rows[-1]["joint_error_m"] < rows[0]["joint_error_m"]
+    info = read_backbone_info(out)
+    assert info.architecture == "lifted-shiftgcn" and info.recipe["name"] == "image64"
+    assert info.extra["teacher_recipe"]["name"] == "shiftgcn64" and info.extra["lift"]["epoch"] == 2
+    # the Shift-GCN part is the teacher's, untouched
+    gcn, _ = load_backbone(teacher)
+    lifted, _ = load_backbone(out)
+    for k, v in gcn.state_dict().items():
+        torch.testing.assert_close(lifted.gcn.state_dict()[k], v, rtol=0, atol=0)
+    resumed: list[dict] = []
+    train_lifted(teacher, clips, clips[:2], out, LiftConfig(**{**config.__dict__, "epochs": 4}), resume=True,
+                 on_epoch=resumed.append)
+    assert [r["epoch"] for r in resumed] == [3]
+    json.dumps(resumed)  # plain figures, written into the backbone's metadata
+
+
+def test_pairs_target_is_the_teacher_recipe_of_the_same_crop(demo_clip: np.ndarray) -> None:
+    from dvta_live.skeleton.sequence import SkeletonSequence
+
+    pairs = LiftPairs([SkeletonSequence(data=demo_clip, fps=30.0)], get_recipe("shiftgcn64"), views=2, seed=5)
+    (x0, y0), (x1, y1) = pairs[0], pairs[1]
+    assert x0.shape == y0.shape == (3, 64, 25, 2)
+    assert not x0[2].any() and y0[2].any()  # 2-D in, 3-D out
+    assert not torch.equal(x0, x1)  # two views
+    # the target is the teacher's view-normalised window: the spine of the first frames is along +z
+    spine = y0[:, 0, 1, 0] - y0[:, 0, 0, 0]
+    assert spine[2] > 0 and float(spine[:2].norm()) < 0.1 * float(spine[2])
