@@ -36,6 +36,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import pickle
 import platform
 import subprocess
 import sys
@@ -104,8 +105,31 @@ def git_commit() -> str:
 
 # --- one clip through the live loop --------------------------------------------------------------------
 
+class CachedPose:
+    """The pose stage with its results kept on disk per clip: comparing models reruns only what differs.
+    Same results as the estimator by construction (they are its results); pose timings are then not
+    measured. The cache is derived from the clips: it stays in a gitignored folder."""
+
+    def __init__(self, estimator: Any, cache: Path) -> None:
+        self.estimator, self.cache = estimator, cache
+        self.results: dict[int, Any] = pickle.loads(cache.read_bytes()) if cache.is_file() else {}
+        self.hit = bool(self.results)
+
+    def estimate(self, frame: Any) -> Any:
+        if frame.index not in self.results:
+            self.results[frame.index] = self.estimator.estimate(frame)
+        return self.results[frame.index]
+
+    def save(self) -> None:
+        if not self.hit:
+            self.cache.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.cache.with_suffix(".tmp")
+            tmp.write_bytes(pickle.dumps(self.results))
+            os.replace(tmp, self.cache)
+
+
 def run_clip(path: Path, runtime: Any, watcher: Any, config: Any, pose_model: str, people: int,
-             keep_poses: bool) -> tuple[list[Any], list[Any], Any, float]:
+             keep_poses: bool, pose_cache: Path | None = None) -> tuple[list[Any], list[Any], Any, float]:
     """(predictions, pose results if asked, Stats, wall seconds) of one clip, as `dvta run` processes it."""
     from dvta_live.realtime.live import FrameResult, Prediction, Stats, recognize
     from dvta_live.realtime.pose import PoseEstimator
@@ -116,12 +140,17 @@ def run_clip(path: Path, runtime: Any, watcher: Any, config: Any, pose_model: st
     preds: list[Prediction] = []
     poses: list[Any] = []
     started = time.perf_counter()
-    with PoseEstimator(pose_model, mirrored=src.mirrored, num_people=people) as pose, src:
+    with PoseEstimator(pose_model, mirrored=src.mirrored, num_people=people) as estimator, src:
+        pose = estimator
+        if pose_cache is not None:
+            pose = CachedPose(estimator, pose_cache / f"{path.name}.{pose_model}.{people}.pkl")
         for event in recognize(src, runtime, watcher, config, pose=pose, stats=stats):
             if isinstance(event, Prediction):
                 preds.append(event)
             elif keep_poses and isinstance(event, FrameResult):
                 poses.append(event.pose)  # not the frame: its image would pile up
+        if isinstance(pose, CachedPose):
+            pose.save()
     return preds, poses, stats, time.perf_counter() - started
 
 
@@ -159,7 +188,7 @@ def _top5(logits: np.ndarray, names: list[str]) -> list[dict[str, Any]]:
     return [{"index": int(i), "name": names[int(i)], "p": round(float(p[i]), 4)} for i in np.argsort(-p)[:5]]
 
 
-def paired_report(poses: list[Any], shared: Path) -> dict[str, Any]:
+def paired_report(poses: list[Any], shared: Path, model_info: Any = None) -> dict[str, Any]:
     from dvta_live.backbone.checkpoint import load_backbone, load_torch_checkpoint
     from dvta_live.backbone.commands import run_backbone
     from dvta_live.recognizer import BACKBONE_FILE, bundled_model_path
@@ -224,6 +253,16 @@ def paired_report(poses: list[Any], shared: Path) -> dict[str, Any]:
         _, logits = run_backbone(model, get_recipe(recipe), [kinect, mp_seq])
         report["official"]["recipes"][recipe] = {"kinect_top5": _top5(logits[0], names),
                                                  "mediapipe_top5": _top5(logits[1], names)}
+    # the measured model's own backbone on the MediaPipe input as the live loop prepares it (for a lifted
+    # backbone: MediaPipe's 2-D landmarks, lifted, through the official weights and their classifier)
+    if model_info is not None and model_info.recipe.plane != "xyz":
+        lifted, binfo = load_backbone(model_info.backbone_path)
+        if binfo.num_class == len(names):
+            plane = model_info.recipe.plane
+            seq = SkeletonSequence(data=np.stack([np.asarray(p.joints_for(plane)) for p in poses], axis=1))
+            _, logits = run_backbone(lifted, model_info.recipe, [seq])
+            report["official"]["model_backbone"] = {"recipe": model_info.recipe.name,
+                                                    "mediapipe_top5": _top5(logits[0], names)}
     return report
 
 
@@ -286,6 +325,9 @@ def render_md(res: dict[str, Any]) -> str:
             for recipe, r in o["recipes"].items():
                 out += [f"- recipe {recipe}, Kinect skeleton: {_fmt_top(r['kinect_top5'])}",
                         f"- recipe {recipe}, MediaPipe skeleton: {_fmt_top(r['mediapipe_top5'])}"]
+            if "model_backbone" in o:
+                out += [(f"- the measured model's backbone (recipe {o['model_backbone']['recipe']}: MediaPipe "
+                        f"image landmarks, lifted): {_fmt_top(o['model_backbone']['mediapipe_top5'])}")]
         elif o:
             out += ["", f"Official model: {o.get('error')}"]
     return "\n".join(out) + "\n"
@@ -332,6 +374,10 @@ def main() -> None:
     ap.add_argument("--people", type=int, default=2, help="body slots (as dvta run)")
     ap.add_argument("--clips", nargs="*", default=None, help="only clips whose path contains one of these")
     ap.add_argument("--no-paired", action="store_true", help="skip the NTU A001 paired-clip report")
+    ap.add_argument("--pose-cache", type=Path, nargs="?", const=REPO / "bench" / "results" / "real_video_work",
+                    default=None, help="keep MediaPipe's results per clip in this folder (default "
+                    "bench/results/real_video_work, gitignored) and reuse them: model comparisons in seconds; "
+                    "pose timings are then not measured")
     args = ap.parse_args()
 
     from dvta_live.export.runtime import open_runtime
@@ -361,7 +407,7 @@ def main() -> None:
             watchers[key] = LabelsWatcher(labels_file(key), expected_dim=runtime.info.text_dim)
         want_poses = (not args.no_paired and paired is None and group == "ntu")
         preds, poses, stats, wall = run_clip(path, runtime, watchers[key], config, args.pose_model,
-                                             args.people, want_poses)
+                                             args.people, want_poses, args.pose_cache)
         row = {"clip": Path(rel).name, "group": group, "labels": key, "expected": expected,
                **score_clip(preds, expected), "frames": stats.frames_processed,
                "pose_errors": stats.pose_errors, "wall_s": round(wall, 2),
@@ -373,7 +419,7 @@ def main() -> None:
         print(f"{row['clip']:30s} {key:14s} expected {expected!r:26s} -> {_top3(row)}  rank {row['rank']} "
               f"win {row['window_acc']:.2f} ({row['windows']} windows, {wall:.1f} s)", file=sys.stderr)
         if want_poses:
-            paired = paired_report(poses, shared)
+            paired = paired_report(poses, shared, runtime.info)
     real = [r for r in rows if r["group"] == "real-actions"]
     res: dict[str, Any] = {
         "name": args.name, "commit": git_commit(), "model": _rel(Path(model)), "runtime": runtime.describe(),
