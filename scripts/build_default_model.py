@@ -3,10 +3,15 @@
 Every step that makes the model is a `dvta` command (run as `python -m dvta_live ...`):
 
 1. `dvta backbone import`: the official Shift-GCN NTU-120 X-sub joint weights, recipe shiftgcn64
-   (Shift-GCN normalisation, 64-frame linear resize: about 28 ms per window on one CPU core).
-2. `dvta extract-features --all-seen`: backbone features of the real skeletons of every labelled
-   dataset in ../shared (NTU samples, UTD-MHAD, NW-UCLA, MSR Action3D, Bandai Namco, CMU take 86_09's
-   segments; CMU take 86_01 is the demo input and is kept out of training).
+   (Shift-GCN normalisation, 64-frame linear resize: about 28 ms per window on one CPU core): the teacher.
+2. `dvta backbone lift`: a lifter in front of the teacher's frozen weights, so the model reads what a
+   camera gives (MediaPipe's 2-D image landmarks, recipe image64) instead of a guessed depth; trained on
+   every 3-D skeleton in ../shared except the NTU samples (kept for the paired-clip check) and CMU take
+   86_01 (the demo), seen through random virtual cameras with MediaPipe-like errors.
+   `dvta extract-features --all-seen --views VIEWS`: the lifted backbone's features of the real skeletons
+   of every labelled dataset in ../shared (NTU samples, UTD-MHAD, NW-UCLA, MSR Action3D, Bandai Namco, CMU
+   take 86_09's segments; CMU take 86_01 is the demo input and is kept out of training), each clip from
+   its recorded view and VIEWS-1 random virtual cameras.
 3. `dvta merge-features`: one features folder in the merged class list
    dvta_live/assets/labels/default-training.yaml (synonymous dataset classes are one class).
 4. `dvta train-head`: the DVTA head (released schedule at batch 32, 40 epochs, AA network at the text
@@ -23,6 +28,8 @@ Metrics go to OUT/metrics.json and dvta_live/assets/model/metrics.json.
 
     OMP_NUM_THREADS=1 python scripts/build_default_model.py --shared ../shared
     python scripts/build_default_model.py --skip-extract     # reuse OUT/features (same backbone)
+
+The lifter trains for LIFT_EPOCHS (about a minute each on one core) and resumes where it stopped.
 """
 
 from __future__ import annotations
@@ -42,7 +49,13 @@ MODEL = ROOT / "dvta_live" / "assets" / "model"
 DEMO = ROOT / "dvta_live" / "assets" / "demo" / "cmu-86-01.dvta.safetensors"
 LABELS = ROOT / "dvta_live" / "assets" / "labels" / "default-training.yaml"
 WEIGHTS = "weights/shift-gcn/ntu120_ShiftGCN_joint_xsub.pt"
-RECIPE = "shiftgcn64"
+RECIPE = "shiftgcn64"  # the teacher's; the model's own is image64 (dvta_live.backbone.lift)
+LIFT_EPOCHS = 40
+VIEWS = 3  # head training features per clip: the recorded view + 2 virtual cameras
+# 3-D clips the lifter learns from (labels unused): the labelled datasets and the CMU takes, not 86_01
+LIFT_DATA = ("data/utd-mhad", "data/nw-ucla", "data/msr-action3d", "data/bandai-namco",
+             "data/cmu-mocap/more/bvh", "data/cmu-mocap/86_09.amc")
+LIFT_DATA_GLOBS = ("data/cmu-mocap/more/amc/*",)  # one folder per CMU subject
 SEED = 0
 VAL_COUNT = 8  # seen classes held out as pseudo-unseen to pick the epoch (drawn with SEED)
 # Head recipe: the released schedule (Adam, warm-up + cosine, lr 1e-4 for non-NTU data) at batch 32 for
@@ -62,6 +75,24 @@ DEMO_TAKE = "86_01"
 # held out of head training in the check (step 6): spread over the datasets they come from
 HELD_OUT = ("clap", "bow", "sit down", "tennis serve", "kick forward", "wave goodbye", "squat down",
             "draw an x")
+# More CMU takes, labelled by the database's own description of each take (more/descriptions.tsv):
+# description pattern -> training class (first match wins; takes matching none are not used). Long takes
+# are cut into live-window-length clips, at most CMU_MAX_CLIPS per class, spread over the takes.
+CMU_DESCRIBED = (
+    (r"^playground - climb", "climb"),
+    (r"^dance - ", "dance"),
+    (r"^(walk|slow walk|brisk walk|walk/stride|slow walk/stride|walk, exaggerated stride|walk on uneven terrain)$",
+     "walk"),
+    (r"^(run|run/jog)$", "run"),
+    (r"^basketball - .*dribble", "dribble a basketball"),
+    (r"^(playground - forward jumps|jump stop)", "jump"),
+    (r"^(front kick|mawashigeri)$", "kick forward"),
+    (r"^yokogeri$", "side kick"),
+    (r"^(punch/strike|oiduki)$", "punch"),
+    (r"^swordplay$", "sword slash"),
+)
+CMU_CLIP_S, CMU_HOP_S, CMU_MAX_CLIPS = 3.0, 1.5, 150
+STILL_S, STILL_CLIPS = 3.0, 100
 # CMU segment action -> the everyday action it is (for the demo check)
 DEMO_MATCH = {"walk": "walk", "jump": "jump", "punch": "punch", "leg_kick": "kick forward"}
 
@@ -91,6 +122,70 @@ def stage_cmu(shared: Path, out: Path, takes: tuple[str, ...]) -> Path:
             link.unlink()
         link.symlink_to((src / name).resolve())
     return out
+
+
+def cmu_described(shared: Path, out: Path) -> Path:
+    """A skeleton store of CMU take clips labelled by their descriptions (CMU_DESCRIBED); AMC preferred
+    where a take exists as AMC and BVH (the same capture)."""
+    import re
+
+    import numpy as np
+
+    from dvta_live.skeleton.mocap import cmu_descriptions
+    from dvta_live.skeleton.readers import read_path
+    from dvta_live.skeleton.resample import resample_sequence
+    from dvta_live.skeleton.sequence import SkeletonDataset, SkeletonSequence
+    from dvta_live.skeleton.store import save_dataset
+
+    more = shared / "data" / "cmu-mocap" / "more"
+    texts = cmu_descriptions(more / "descriptions.tsv")
+    takes = {p.stem: p for p in sorted(more.glob("bvh/*/*.bvh"))} | {p.stem: p for p in sorted(more.glob("amc/*/*.amc"))}
+    classes = sorted({c for _, c in CMU_DESCRIBED})
+    clips: dict[str, list[SkeletonSequence]] = {c: [] for c in classes}
+    for take, path in sorted(takes.items()):
+        text = texts.get(take, "")
+        cls = next((c for pattern, c in CMU_DESCRIBED if re.search(pattern, text, re.IGNORECASE)), None)
+        if cls is None or take == DEMO_TAKE:
+            continue
+        seq = resample_sequence(read_path(path).sequences[0], 30.0)
+        size, hop = round(CMU_CLIP_S * 30), round(CMU_HOP_S * 30)
+        for start in range(0, max(1, seq.num_frames - size + 1), hop):
+            clips[cls].append(SkeletonSequence(data=np.ascontiguousarray(seq.data[:, start:start + size]),
+                                               label=classes.index(cls), name=f"{take}@{start}", fps=30.0,
+                                               subject=int(take.split("_")[0])))
+    sequences = []
+    for cls in classes:  # evenly spaced over the takes when there are too many (walking)
+        pick = np.linspace(0, len(clips[cls]) - 1, min(CMU_MAX_CLIPS, len(clips[cls]))).round().astype(int)
+        sequences += [clips[cls][i] for i in sorted(set(pick))] if clips[cls] else []
+    path = out / "cmu-described.dvta.safetensors"
+    save_dataset(SkeletonDataset(name="cmu-described", class_names=tuple(classes), sequences=tuple(sequences)), path)
+    return path
+
+
+def standing_still(shared: Path, out: Path, count: int = STILL_CLIPS) -> Path:
+    """A skeleton store of "stand still" clips: the first frame of UTD-MHAD recordings (each starts with
+    the performer standing at rest), held for STILL_S with a slight sway, as someone waiting in front of
+    the camera. No dataset here records standing still as an action of its own."""
+    import numpy as np
+
+    from dvta_live.skeleton.readers import read_path
+    from dvta_live.skeleton.sequence import SkeletonDataset, SkeletonSequence
+    from dvta_live.skeleton.store import save_dataset
+
+    utd = read_path(shared / "data" / "utd-mhad")
+    standing = [s for s in utd if utd.class_names[s.label] != "sit to stand"]
+    rng = np.random.default_rng(SEED)
+    frames = round(STILL_S * 30)
+    clips = []
+    for i in rng.choice(len(standing), size=min(count, len(standing)), replace=False):
+        first = standing[i].data[:, :1]  # [3, 1, 25, 2]
+        sway = np.cumsum(rng.normal(0, 0.0015, size=(3, frames, 1, 1)), axis=1)  # the whole body, mm a frame
+        data = (first + sway * (first != 0)).astype(np.float32)
+        clips.append(SkeletonSequence(data=data, label=0, name=f"still-{standing[i].name}", fps=30.0,
+                                      subject=standing[i].subject))
+    path = out / "standing-still.dvta.safetensors"
+    save_dataset(SkeletonDataset(name="standing-still", class_names=("stand still",), sequences=tuple(clips)), path)
+    return path
 
 
 def topk_report(head: Path, features: Path, labels: Path) -> dict:
@@ -182,24 +277,36 @@ def main() -> None:
     parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
     parser.add_argument("--out", type=Path, default=ROOT / "runs" / "default-model")
     parser.add_argument("--epochs", type=int, default=EPOCHS)
+    parser.add_argument("--lift-epochs", type=int, default=LIFT_EPOCHS)
     parser.add_argument("--skip-extract", action="store_true", help="reuse OUT/features")
     parser.add_argument("--no-held-out", action="store_true", help="skip the held-out check")
     args = parser.parse_args()
+    from dvta_live.backbone.checkpoint import read_backbone_info
     shared, out = args.shared.resolve(), args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
     log: list = []
     started = time.perf_counter()
-    metrics: dict = {"seed": SEED, "recipe": RECIPE, "weights": WEIGHTS, "labels": LABELS.name}
+    metrics: dict = {"seed": SEED, "teacher_recipe": RECIPE, "recipe": "image64", "weights": WEIGHTS,
+                     "labels": LABELS.name, "views": VIEWS}
 
+    teacher = out / "teacher.safetensors"
+    dvta("backbone", "import", str(shared / WEIGHTS), "--recipe", RECIPE, "-o", str(teacher), log=log)
     backbone = out / "backbone.safetensors"
-    dvta("backbone", "import", str(shared / WEIGHTS), "--recipe", RECIPE, "-o", str(backbone), log=log)
+    lift_data = [str(shared / p) for p in LIFT_DATA]
+    lift_data += [str(p) for pattern in LIFT_DATA_GLOBS for p in sorted(shared.glob(pattern))]
+    dvta("backbone", "lift", str(teacher), *lift_data, "-o", str(backbone), "--epochs", str(args.lift_epochs),
+         "--seed", str(SEED), "--device", "cpu", "--resume", log=log)
+    metrics["lift"] = read_backbone_info(backbone).extra["lift"]
     sources = {name: shared / rel for name, rel in DATASETS.items()}
     sources["cmu-mocap"] = stage_cmu(shared, out / "cmu-train", CMU_TRAIN_TAKES)
+    sources["cmu-described"] = cmu_described(shared, out)
+    sources["standing-still"] = standing_still(shared, out)
     folders = []
     for name, path in sources.items():
         folder = out / "features" / name
         if not (args.skip_extract and (folder / "train.npy").is_file()):
-            dvta("extract-features", "-b", str(backbone), str(path), "--all-seen", "-o", str(folder), log=log)
+            dvta("extract-features", "-b", str(backbone), str(path), "--all-seen", "--views", str(VIEWS),
+                 "--seed", str(SEED), "-o", str(folder), log=log)
         folders.append(str(folder))
     extract_s = time.perf_counter() - started
 

@@ -11,8 +11,8 @@ class LiftConfig:
     batch_size: int = 64
     lr: float = 2e-3
     weight_decay: float = 1e-4
-    width: int = 192
+    width: int = 160
     blocks: int = 4
-    views: int = 2  # random views of each clip per epoch
+    views: int = 1  # random views of each clip per epoch
     seed: int = 0
     device: str = "auto"
