@@ -1,4 +1,4 @@
-"""Image-plane input: the image64 recipe, virtual cameras, the lifted backbone and its training."""
+"""Image-plane input: the image64 / lift64 recipes, virtual cameras, the lifted backbone and its training."""
 
 from __future__ import annotations
 
@@ -59,13 +59,23 @@ def test_image_recipe_ignores_depth_units_and_position(demo_clip: np.ndarray) ->
     assert not np.allclose(get_recipe("shiftgcn64").apply(moved), get_recipe("shiftgcn64").apply(demo_clip))
 
 
+def test_auto_plane_takes_each_window_by_what_it_holds(demo_clip: np.ndarray) -> None:
+    """lift64: a window with depth is prepared as shiftgcn64 does, one without as image64, in one batch."""
+    flat = demo_clip.copy()
+    flat[2] = 0
+    out = get_recipe("lift64").apply_batch(np.stack([demo_clip, flat]))
+    np.testing.assert_array_equal(out[0], get_recipe("shiftgcn64").apply(demo_clip))
+    np.testing.assert_array_equal(out[1], get_recipe("image64").apply(flat))
+    assert out[0][2].any() and not out[1][2].any()
+
+
 def test_recipe_plane_round_trips_and_is_validated() -> None:
-    recipe = get_recipe("image64")
-    assert recipe.to_dict()["plane"] == "image"
+    recipe = get_recipe("lift64")
+    assert recipe.to_dict()["plane"] == "auto" and get_recipe("image64").to_dict()["plane"] == "image"
     assert get_recipe("shiftgcn64").plane == "xyz"  # old metadata without the key keeps its meaning
     from dvta_live.errors import UserError
     with pytest.raises(UserError, match="plane must be one of"):
-        get_recipe("image64", plane="depth")
+        get_recipe("lift64", plane="depth")
 
 
 def test_virtual_view_projects_keeps_absent_joints_and_is_seeded(demo_clip: np.ndarray) -> None:
@@ -87,10 +97,10 @@ def test_lifted_backbone_round_trips_and_keeps_absent_bodies_zero(tmp_path: Path
     torch.manual_seed(0)
     model = LiftedShiftGCN(num_class=4, width=16, blocks=2).eval()
     path = tmp_path / "lifted.safetensors"
-    save_backbone(path, model, "image64", ["a", "b", "c", "d"])
+    save_backbone(path, model, "lift64", ["a", "b", "c", "d"])
     loaded, info = load_backbone(path)
     assert isinstance(loaded, LiftedShiftGCN) and info.architecture == "lifted-shiftgcn"
-    assert info.make_recipe().plane == "image" and info.feature_dim == 256
+    assert info.make_recipe().plane == "auto" and info.feature_dim == 256
     x = torch.randn(2, 3, 64, 25, 2)
     x[:, :, :, :, 1] = 0  # one person
     x[:, :, 40:] = 0  # who left
@@ -99,6 +109,12 @@ def test_lifted_backbone_round_trips_and_keeps_absent_bodies_zero(tmp_path: Path
         assert not lifted[..., 1].any() and not lifted[:, :, 40:].any() and lifted[:, :, :40, :, 0].any()
         for a, b in zip(model(x), loaded(x)):
             torch.testing.assert_close(a, b, rtol=0, atol=0)
+        # windows with depth skip the lifter, windows without are lifted, in the same batch
+        flat = x.clone()
+        flat[:, 2] = 0
+        both = loaded(torch.cat([x[:1], flat[:1]]))[0]
+        torch.testing.assert_close(both[0], loaded.gcn(x[:1])[0][0])
+        torch.testing.assert_close(both[1], loaded.gcn(loaded.lifter(flat[:1]))[0][0])
 
 
 def test_lifter_training_lowers_the_error_and_resumes(tmp_path: Path, demo_clip: np.ndarray,
@@ -113,7 +129,7 @@ def test_lifter_training_lowers_the_error_and_resumes(tmp_path: Path, demo_clip:
     train_lifted(teacher, clips, clips[:2], out, config, on_epoch=rows.append)
     assert rows[-1]["loss"] < rows[0]["loss"] and rows[-1]["joint_error_m"] < rows[0]["joint_error_m"]
     info = read_backbone_info(out)
-    assert info.architecture == "lifted-shiftgcn" and info.recipe["name"] == "image64"
+    assert info.architecture == "lifted-shiftgcn" and info.recipe["name"] == "lift64"
     assert info.extra["teacher_recipe"]["name"] == "shiftgcn64" and info.extra["lift"]["epoch"] == 2
     # the Shift-GCN part is the teacher's, untouched
     gcn, _ = load_backbone(teacher)

@@ -41,7 +41,7 @@ from dvta_live.skeleton.recipe import Recipe, get_recipe
 from dvta_live.skeleton.sequence import SkeletonSequence
 from dvta_live.skeleton.views import random_crop, virtual_view
 
-INPUT_RECIPE = "image64"
+INPUT_RECIPE = "lift64"  # its image branch for the 2-D views trained on; 3-D windows skip the lifter
 DEFAULT_FPS = 30.0  # clips whose reader gives no rate (NW-UCLA) are Kinect v1 recordings
 
 

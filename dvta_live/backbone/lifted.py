@@ -73,7 +73,11 @@ def bodies_xyz(x: torch.Tensor) -> torch.Tensor:
 
 
 class LiftedShiftGCN(nn.Module):
-    """Lifter + Shift-GCN; ``forward`` returns Shift-GCN's (feature [N, 256], logits [N, num_class])."""
+    """Lifter + Shift-GCN; ``forward`` returns Shift-GCN's (feature [N, 256], logits [N, num_class]).
+
+    Windows without depth (z all zero: image landmarks, recipe lift64's image branch) are lifted; windows
+    with depth (a Kinect or mocap replay, a depth camera) already are the backbone's input and go straight
+    to it. Both kinds may share a batch."""
 
     arch = "lifted-shiftgcn"
     feature_dim = ShiftGCN.feature_dim
@@ -94,7 +98,8 @@ class LiftedShiftGCN(nn.Module):
                 "num_person": self.gcn.num_person, "width": self.width, "blocks": self.blocks}
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.gcn(self.lifter(x))
+        flat = x[:, 2].abs().amax(dim=(1, 2, 3)) == 0  # [N] no depth anywhere in the window
+        return self.gcn(torch.where(flat[:, None, None, None, None], self.lifter(x), x))
 
 
 __all__ = ["LiftedShiftGCN", "Lifter"]

@@ -106,11 +106,12 @@ class PoseResult:
             _readonly(a)
 
     def joints_for(self, plane: str) -> np.ndarray:
-        """What the window holds for a recipe's ``plane``: ``joints`` (3-D) for "xyz"; for "image" the
-        image-plane skeleton [3, 25, 2] in NTU axes (x subject-right when facing the camera, y up), in
-        image heights, z = 0. A replayed skeleton is its own 3-D joints (the recipe drops z: an
-        orthographic view from the recording's camera)."""
-        if plane == "xyz" or self.image_size is None:
+        """What the window holds for a recipe's ``plane``: ``joints`` (3-D) for "xyz"; for "image" and
+        "auto" the image-plane skeleton [3, 25, 2] in NTU axes (x subject-right when facing the camera, y
+        up), in image heights, z = 0 -- except for "auto" when depth lifted a body to metric camera space,
+        which is then given in 3-D. A replayed skeleton is its own 3-D joints (an "image" recipe drops z:
+        an orthographic view from the recording's camera)."""
+        if plane == "xyz" or self.image_size is None or (plane == "auto" and any(self.lifted)):
             return self.joints
         out = np.zeros_like(self.joints)
         for m in range(MAX_BODIES):

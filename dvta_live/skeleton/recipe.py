@@ -80,7 +80,7 @@ TEMPORAL_KINDS = ("resize_linear", "pad_repeat")
 CENTRING_KINDS = ("per_body", "first_body_masked")
 VIEW_KINDS = ("shoulders_x_per_frame", "spine_z_shoulders_x_first_frame", "none")
 BODY_ORDERS = ("as_given", "energy")
-PLANES = ("xyz", "image")
+PLANES = ("xyz", "image", "auto")
 
 # Bones whose 2-D lengths, summed over a frame, measure a body's size in an image-plane skeleton: the
 # trunk, shoulders, hips and limbs (not the head or hands, which MediaPipe places least reliably).
@@ -107,7 +107,9 @@ class Recipe:
     view: str  # see VIEW_KINDS
     body_order: str = "as_given"  # "energy": most active body first (Shift-GCN read_xyz)
     drop_empty_frames: bool = False  # remove frames with no body before the temporal step
-    plane: str = "xyz"  # "image": an image-plane skeleton (z dropped, body scaled to BODY_SIZE_M)
+    # "image": an image-plane skeleton (z dropped, body scaled to BODY_SIZE_M, no view step); "auto":
+    # per window, "image" when it has no depth (all z zero: a camera's 2-D landmarks), else "xyz"
+    plane: str = "xyz"
 
     def __post_init__(self) -> None:
         problems = []
@@ -166,6 +168,13 @@ class Recipe:
         if (x.ndim != 5 or x.shape[1] != NUM_COORDS or x.shape[3] != NUM_JOINTS
                 or x.shape[4] != MAX_BODIES):
             raise ValueError(f"expected [N, 3, T, 25, 2] skeleton data, got shape {list(x.shape)}")
+        if self.plane == "auto":
+            depth = np.any(x[:, 2] != 0, axis=(1, 2, 3))
+            out = np.zeros((x.shape[0], NUM_COORDS, self.window, NUM_JOINTS, MAX_BODIES), np.float32)
+            for rows, plane in ((depth, "xyz"), (~depth, "image")):
+                if rows.any():
+                    out[rows] = dataclasses.replace(self, plane=plane).apply_batch(x[rows])
+            return out
         x = x.astype(np.float32, copy=True)
         if not np.isfinite(x).all():
             raise UserError("skeleton data contains NaN or infinite coordinates",
@@ -196,7 +205,9 @@ class Recipe:
             x = self._centre(x)
             if self.plane == "image":
                 x = _scale_body(x)
-        if self.view == "shoulders_x_per_frame":
+        if self.plane == "image":  # the view of an image is what it shows: a lifter learns it
+            pass
+        elif self.view == "shoulders_x_per_frame":
             x = _aimclr_parallel_skeleton(x)
         elif self.view == "spine_z_shoulders_x_first_frame":
             x = _agcn_rotate(x)
@@ -219,12 +230,16 @@ RECIPES: dict[str, Recipe] = {
     "shiftgcn64": Recipe(name="shiftgcn64", window=64, centre_joint=SPINE_MID, temporal="resize_linear",
                          centring="first_body_masked", view="spine_z_shoulders_x_first_frame",
                          body_order="energy", drop_empty_frames=True),
-    # shiftgcn64's window as an image-plane skeleton, for lifted backbones (dvta_live.backbone.lift):
-    # the live path's MediaPipe image landmarks, or an orthographic view of 3-D data, scaled to a body
-    # size; the view step is left to the lifter, which learns it.
+    # shiftgcn64's window as an image-plane skeleton: the live path's MediaPipe image landmarks, or an
+    # orthographic view of 3-D data, scaled to a body size; the view step is left to a lifter.
     "image64": Recipe(name="image64", window=64, centre_joint=SPINE_MID, temporal="resize_linear",
                       centring="first_body_masked", view="none", body_order="energy",
                       drop_empty_frames=True, plane="image"),
+    # lifted backbones (dvta_live.backbone.lifted): image64 for 2-D windows (lifted to 3-D in the model),
+    # shiftgcn64 for windows with depth (Kinect, mocap, a depth camera), which skip the lifter.
+    "lift64": Recipe(name="lift64", window=64, centre_joint=SPINE_MID, temporal="resize_linear",
+                     centring="first_body_masked", view="spine_z_shoulders_x_first_frame", body_order="energy",
+                     drop_empty_frames=True, plane="auto"),
 }
 
 
