@@ -345,3 +345,26 @@ def test_estimator_lifts_with_depth_in_ntu_axes() -> None:
     bones = lambda x: np.linalg.norm(np.stack([x[:, c] - x[:, p] for c, p in NTU25.bones]), axis=1)
     trunk = [NTU25.bones.index(b) for b in NTU25.bones if b[0] in (SPINE_BASE, NTU25.index("spine_mid"))]
     assert np.allclose(bones(j)[trunk], bones(plain.joints[..., 0])[trunk], atol=0.08)
+
+
+def test_image_plane_joints_are_kinect_colour_joints_in_ntu_axes(ntu) -> None:  # type: ignore[no-untyped-def]
+    """What an image-plane model gets from the video (``joints_for("auto")``) is, after the image64
+    recipe, what it would get from the Kinect skeleton's colour-space joints of the same frames."""
+    _, results, gt = ntu
+    image = np.stack([r.joints_for("auto") for r in results], axis=1)  # [3, T, 25, 2]
+    assert not image[2].any() and image[:2, :, :, 0].any()
+    assert (image[1, :, NTU25.index("head"), 0] > image[1, :, SPINE_BASE, 0]).all(), "y up"
+    # the subject faces the camera: her right shoulder is on +x, as in NTU camera space
+    assert (image[0, :, NTU25.index("right_shoulder"), 0] > image[0, :, NTU25.index("left_shoulder"), 0]).all()
+    colour = gt.meta["color_xy"][:, : image.shape[1]]  # [2, T, 25, 2] pixels, x right, y down, mirrored
+    kinect = np.zeros_like(image[:, : colour.shape[1]])
+    kinect[0], kinect[1] = colour[0], -colour[1]  # mirrored video: the subject's right is image-right
+    kinect[..., 1] = 0
+    recipe = get_recipe("image64")
+    a, b = recipe.apply(image[:, : kinect.shape[1]]), recipe.apply(kinect)
+    body = [j for j in BODY_JOINTS if j not in (NTU25.index("left_wrist"), NTU25.index("left_elbow"))]
+    err = np.linalg.norm(a[:2, :, body, 0] - b[:2, :, body, 0], axis=0)  # in body-size units (~metres)
+    print(f"\nimage64 input, MediaPipe vs Kinect colour joints: median {np.median(err):.3f} body units")
+    assert np.median(err) < 0.06, np.median(err)  # measured 0.02-0.03
+    # a 3-D recipe gets the world-landmark joints, unchanged
+    assert results[0].joints_for("xyz") is results[0].joints
