@@ -365,6 +365,6 @@ def test_image_plane_joints_are_kinect_colour_joints_in_ntu_axes(ntu) -> None:  
     body = [j for j in BODY_JOINTS if j not in (NTU25.index("left_wrist"), NTU25.index("left_elbow"))]
     err = np.linalg.norm(a[:2, :, body, 0] - b[:2, :, body, 0], axis=0)  # in body-size units (~metres)
     print(f"\nimage64 input, MediaPipe vs Kinect colour joints: median {np.median(err):.3f} body units")
-    assert np.median(err) < 0.06, np.median(err)  # measured 0.02-0.03
+    assert np.median(err) < 0.08, np.median(err)  # measured 0.048 (lite), 0.054 (full)
     # a 3-D recipe gets the world-landmark joints, unchanged
     assert results[0].joints_for("xyz") is results[0].joints
