@@ -58,8 +58,9 @@ def import_command(
       dvta backbone import ntu_ShiftGCN_joint_xsub.pt -o models/shiftgcn-ntu60.safetensors
     """
     from dvta_live.backbone.checkpoint import import_checkpoint
+    from dvta_live.outputs import SAFETENSORS_SUFFIXES, check_output
 
-    dst = _backbone_path(out, src)
+    dst = check_output(_backbone_path(out, src), inputs=[src], suffixes=SAFETENSORS_SUFFIXES)
     with err_console.status(f"importing {src}"):
         info = import_checkpoint(src, dst, recipe)
     console.print(f"[green]wrote[/] {escape(str(dst))}: {info.architecture}, {info.num_class} classes, "
@@ -145,6 +146,9 @@ def predict_command(
         console.print(table)
 
 
+RUN_FILES = ("backbone.safetensors", "last.pt", "history.json")  # what a train-backbone run folder holds
+
+
 def train_backbone_command(
     data: Annotated[list[Path], typer.Argument(help="Skeleton dataset files/folders (any supported format).")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Run folder: backbone.safetensors, last.pt, log.")],
@@ -180,12 +184,14 @@ def train_backbone_command(
 
     from dvta_live.backbone.checkpoint import DEFAULT_RECIPES, build_backbone, save_backbone
     from dvta_live.backbone.train import RecipeDataset, TrainConfig, seed_everything, train_classifier
+    from dvta_live.outputs import check_output, write_text_atomic
     from dvta_live.skeleton.readers import read_path, read_paths
     from dvta_live.skeleton.recipe import get_recipe
     from dvta_live.skeleton.splits import parse_ids, seen_classes
 
     if arch not in DEFAULT_RECIPES:
         raise UserError(f"unknown --arch {arch!r}", fix=f"choose one of {', '.join(DEFAULT_RECIPES)}")
+    check_output(out, inputs=data, folder=True, files=RUN_FILES)  # before reading data and training
     with err_console.status("reading data"):
         dataset = read_path(data[0]) if len(data) == 1 else read_paths(data)
     if split is not None:
@@ -220,8 +226,7 @@ def train_backbone_command(
     val_set = RecipeDataset(val, [remap[s.label] for s in val], recipe_obj, augment=False)
     console.print(f"{dataset.name}: {len(seen_ids)} seen classes, {len(train)} training and {len(val)} "
                   f"validation sequences; {arch}, recipe {recipe_obj.name} (window {recipe_obj.window})")
-    out.mkdir(parents=True, exist_ok=True)
-    best_path = out / "backbone.safetensors"
+    best_path = out / RUN_FILES[0]
     extra = {"dataset": dataset.name, "seen_class_ids": seen_ids, "val_subjects": sorted(held_out),
              "train_config": asdict(config)}
 
@@ -243,7 +248,7 @@ def train_backbone_command(
 
         result = train_classifier(model, train_set, val_set, config, out, save_best, resume=resume,
                                   on_epoch=on_epoch, on_step=on_step)
-    (out / "history.json").write_text(json.dumps(result.history, indent=1))
+    write_text_atomic(out / RUN_FILES[2], json.dumps(result.history, indent=1))
     best = (f"best validation accuracy {result.best_val_accuracy:.1%} at epoch {result.best_epoch + 1}"
             if val else "no validation subjects: the last epoch was kept")
     console.print(f"[green]saved[/] {escape(str(best_path))}: {best}")
@@ -273,12 +278,13 @@ def extract_features_command(
       dvta extract-features -b backbone.safetensors ntu60.dvta.safetensors --unseen 10,11,19,26,56 --test-subjects 2,4,5 -o feats/ntu60-55
     """
     from dvta_live.backbone.checkpoint import load_backbone
-    from dvta_live.dvta.features import save_features
+    from dvta_live.dvta.features import check_features_out, save_features
     from dvta_live.skeleton.readers import read_path, read_paths
     from dvta_live.skeleton.splits import parse_classes, parse_ids
 
     if sum((unseen is not None, split is not None, all_seen)) != 1:
         raise UserError("give exactly one of --unseen, --split or --all-seen")
+    check_features_out(out, [backbone, *data])
     model, info = load_backbone(backbone)
     with err_console.status("reading data"):
         dataset = read_path(data[0]) if len(data) == 1 else read_paths(data)

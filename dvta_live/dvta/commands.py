@@ -145,6 +145,8 @@ def train_head_command(
     from dvta_live.dvta.train import TrainConfig, save_head
 
     feats = load_features(features)
+    path = out if out is not None else feats.folder / "dvta-head.safetensors"
+    _check_head_out(path, feats, labels, class_names)  # before minutes of training
     sp = get_split(split) if split else _folder_split(feats.metadata)
     ds = dataset or (sp.dataset if sp else None) or feats.metadata.get("dataset")
     texts = _texts(labels, class_names, text_model, ds)
@@ -155,7 +157,6 @@ def train_head_command(
                          val_seen_fraction=val_fraction, retrain=retrain, device=device,
                          select_after_warmup=select_after_warmup)
     result = _train_with_progress(feats, texts, sp, config, ds, quiet=as_json)
-    path = out if out is not None else feats.folder / "dvta-head.safetensors"
     head_path, side = save_head(path, result.head, result.metadata, half=half)
     meta = result.metadata
     if as_json:
@@ -164,6 +165,16 @@ def train_head_command(
                                        "selection": meta["selection"], "metrics": meta["metrics"]}))
         return
     _print_training(meta, head_path, side)
+
+
+def _check_head_out(path: Path, feats: Any, labels: str | None, class_names: str | None) -> None:
+    from dvta_live.dvta.train import sidecar_path
+    from dvta_live.outputs import SAFETENSORS_SUFFIXES, check_output
+
+    inputs = [feats.folder / name for name in feats.files.values()]
+    inputs += [Path(x) for x in (labels, class_names) if x and Path(x).suffix]  # bundled names are no files
+    check_output(path, inputs=inputs, suffixes=SAFETENSORS_SUFFIXES)
+    check_output(sidecar_path(path), inputs=inputs, suffixes=(".json",))
 
 
 def _train_with_progress(feats: Any, texts: Any, sp: Any, config: Any, ds: str | None, quiet: bool) -> Any:

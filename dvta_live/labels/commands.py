@@ -126,10 +126,11 @@ def encode(
       dvta labels encode -f my-labels.yaml --text-model ./models/my-sbert -o text.safetensors
     """
     from dvta_live.labels.encoder import get_encoder
+    from dvta_live.outputs import check_output
 
     path = _path(file)
-    if out is not None and out.suffix.lower() not in (".safetensors", ".npz"):
-        raise UserError("unknown output type", out, "use a .safetensors or .npz file name")
+    if out is not None:  # before the text model loads
+        check_output(out, inputs=[path], suffixes=(".safetensors", ".npz"))
     labels = load_labels(path)
     spec = text_model if text_model is not None else labels.text_model
     start = time.perf_counter()

@@ -139,6 +139,9 @@ def _parse(text: str, *, allow_empty: bool,
         return None, [_syntax_problem(exc)]
     except YAMLError as exc:  # unmarked errors are rare (e.g. bad encoding declarations)
         return None, [Problem(0, f"YAML error: {exc}")]
+    except RecursionError:  # thousands of nested brackets: the parser recurses once per level
+        return None, [Problem(0, "the YAML is nested too deeply to read",
+                              f"a labels file is a flat `actions:` list of items like {EXAMPLE_ACTION}")]
     problems: list[Problem] = []
     if doc is None:
         return None, [Problem(0, "the file is empty",

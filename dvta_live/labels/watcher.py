@@ -166,6 +166,9 @@ class LabelsWatcher:
             except UserError as exc:
                 self._set_error(str(exc))
                 return False
+            except Exception as exc:  # noqa: BLE001 - whatever an edit breaks, the run keeps its last good labels
+                self._set_error(f"{self.path}: could not load the edit ({type(exc).__name__}: {str(exc)[:160]})")
+                return False
             old = self._state
             if _same(tensor, old.text):
                 # A comment or layout edit, or a revert: same tensor, so consumers need not rebuild anything.

@@ -6,6 +6,7 @@ Everything here consumes ``recognize``'s events; nothing feeds back into the pip
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -51,6 +52,7 @@ class LiveView:
         self.people = 0
         self._live: Any = None
         self._printed_generation = -1
+        self._printed_status = ""
 
     def __enter__(self) -> LiveView:  # noqa: PYI034 - Self needs Python 3.11
         if self.console.is_terminal:
@@ -75,9 +77,11 @@ class LiveView:
         if self._live is not None:
             self._live.update(self._render())
             return
-        if event.labels_generation != self._printed_generation:
-            self._printed_generation = event.labels_generation
-            self.console.print(escape(self.labels_status()), soft_wrap=True)
+        status = self.labels_status()
+        if event.labels_generation != self._printed_generation or status != self._printed_status:
+            # a rejected edit keeps the generation: the status line is what changes
+            self._printed_generation, self._printed_status = event.labels_generation, status
+            self.console.print(escape(status), soft_wrap=True)
         self.console.print(escape(prediction_line(event)), highlight=False, soft_wrap=True)
 
     def _render(self) -> Group:
@@ -249,23 +253,33 @@ class VideoSaver:
         self.path = path
         self.fps = fps if fps and fps > 0 else 30.0
         self._writer: Any = None
+        # frames go to a temp file beside the target, renamed into place at close: a run that dies
+        # before its first frame leaves no unplayable stub, and an existing video stays whole until then
+        self._target = contextlib.ExitStack()
 
     def write(self, image: np.ndarray) -> None:
         import cv2
 
         if self._writer is None:
+            from dvta_live.outputs import atomic_path
+
             h, w = image.shape[:2]
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self._target.enter_context(atomic_path(self.path))
             fourcc = cv2.VideoWriter_fourcc(*("MJPG" if self.path.suffix.lower() == ".avi" else "mp4v"))
-            self._writer = cv2.VideoWriter(str(self.path), fourcc, self.fps, (w, h))
+            self._writer = cv2.VideoWriter(str(tmp), fourcc, self.fps, (w, h))
             if not self._writer.isOpened():
-                raise UserError("OpenCV cannot write a video here", self.path, "use a .mp4 or .avi path you can write")
+                self._writer = None
+                error = UserError("OpenCV cannot write a video here", self.path,
+                                  "use a .mp4 or .avi path you can write")
+                self._target.__exit__(UserError, error, None)  # drops the temp file
+                raise error
         self._writer.write(image)
 
     def close(self) -> None:
         if self._writer is not None:
             self._writer.release()
             self._writer = None
+            self._target.close()  # moves the finished video into place
 
 
 class Window:
