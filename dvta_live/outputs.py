@@ -17,6 +17,7 @@ Every OSError on an output becomes a ``UserError`` naming the path, so the CLI p
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import stat
 import tempfile
@@ -79,8 +80,8 @@ def check_folder_writable(folder: PathLike, target: PathLike | None = None) -> N
     try:
         fd, probe = tempfile.mkstemp(dir=where, prefix=".dvta-write-test.")
     except OSError as exc:
-        raise UserError(f"cannot write in {where} ({exc.strerror or exc})", name,
-                        "choose a folder you can write to") from None
+        why = "it takes no new files" if exc.errno == errno.ENOENT else exc.strerror or str(exc)
+        raise UserError(f"cannot write in {where} ({why})", name, "choose a folder you can write to") from None
     os.close(fd)
     with contextlib.suppress(OSError):
         os.unlink(probe)
@@ -88,11 +89,12 @@ def check_folder_writable(folder: PathLike, target: PathLike | None = None) -> N
 
 def check_output(path: PathLike, *, inputs: Iterable[PathLike | None] = (),
                  suffixes: tuple[str, ...] | None = None, folder: bool = False,
-                 files: Iterable[str] = (), option: str = "--out") -> Path:
+                 files: Iterable[str] = (), option: str = "--out", kind: str = "file dvta reads back:") -> Path:
     """Refuse an output path up front, before any long work; returns it as a Path.
 
     ``folder``: the output is a folder and ``files`` the names written inside it (each must not be an
-    input either). ``suffixes``: the extensions the tool reads back (``""`` allows none).
+    input either). ``suffixes``: the extensions the tool reads back (``""`` allows none); ``kind`` says
+    what the file is in the message.
     """
     p = Path(path)
     ins = _input_files(inputs)
@@ -101,10 +103,6 @@ def check_output(path: PathLike, *, inputs: Iterable[PathLike | None] = (),
             raise UserError("is a file; this output is a folder", p, f"give {option} a folder name")
         targets = [p / name for name in files]
     else:
-        if suffixes is not None and not _suffix_ok(p, suffixes):
-            readable = ", ".join(s or "(no extension)" for s in suffixes)
-            raise UserError(f"{option} must be a file dvta can read back ({readable})", p,
-                            f"e.g. {option} {p.with_name(p.name.split('.')[0] + (suffixes[0] or ''))}")
         if p.is_dir():
             raise UserError("is a folder; this output is a file", p, f"give {option} a file name")
         targets = [p]
@@ -113,10 +111,14 @@ def check_output(path: PathLike, *, inputs: Iterable[PathLike | None] = (),
             if _same_file(target, source):
                 raise UserError(f"is also an input ({source}); writing it would destroy that input", target,
                                 f"choose another {option} path")
+    if not folder and suffixes is not None and not _suffix_ok(p, suffixes):
+        readable = ", ".join(s or "(no extension)" for s in suffixes)
+        raise UserError(f"{option} takes a {kind} {readable}", p,
+                        f"e.g. {option} {p.with_name(p.name.split('.')[0] + (suffixes[0] or ''))}")
     for target in targets:
         if target.is_file() and not _writable_file(target):
             raise UserError("is read-only; not replacing it", target,
-                            "make it writable (chmod u+w) or choose another output path")
+                            "make it writable with chmod u+w, or choose another output path")
     check_folder_writable(p if folder else p.parent, p)
     return p
 

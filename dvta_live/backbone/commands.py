@@ -38,6 +38,9 @@ def _backbone_path(out: Path, src: Path) -> Path:
     """--out may name the file or a folder to put ``<source stem>.safetensors`` in."""
     if out.suffix == ".safetensors":
         return out
+    if out.suffix and not out.is_dir():  # -o net.pt would otherwise become a folder called net.pt
+        raise UserError("--out must be a .safetensors file (the format dvta reads back) or a folder", out,
+                        f"e.g. --out {out.with_suffix('.safetensors')}")
     return out / f"{src.stem}.safetensors"
 
 

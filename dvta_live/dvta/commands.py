@@ -273,6 +273,12 @@ def evaluate_command(
 
     model, meta = load_head(head, resolve_device(device))
     feats = load_features(features)
+    if not no_confusion:
+        from dvta_live.outputs import check_output
+
+        check_output(confusion if confusion is not None else head.with_suffix(".confusion.png"),
+                     inputs=[head, *(features / name for name in feats.files.values())], suffixes=(".png",),
+                     option="--confusion")
     if labels or class_names:
         texts = _texts(labels, class_names, text_model, None)
     else:

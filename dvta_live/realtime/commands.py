@@ -39,7 +39,7 @@ def _check_options(*, window: float, stride: float, threshold: float, smoothing:
     checks = (("--window", window > 0, "seconds > 0, e.g. --window 3"),
               ("--stride", stride > 0, "seconds > 0, e.g. --stride 0.5"),
               ("--threshold", 0 <= threshold <= 1, "a probability from 0 to 1, e.g. --threshold 0.25"),
-              ("--smoothing", 0 < smoothing <= 1, "above 0 and at most 1 (1 = no smoothing)"),
+              ("--smoothing", 0 < smoothing <= 1, "above 0 and at most 1; 1 = no smoothing"),
               ("--loop", loop >= 0, "a number of plays, or 0 to play forever"))
     for option, ok, fix in checks:
         if not ok:
@@ -78,9 +78,10 @@ def _check_run_outputs(jsonl: Path | None, save: Path | None, inputs: list[Path 
     from dvta_live.outputs import JSONL_SUFFIXES, VIDEO_SUFFIXES, check_output
 
     if jsonl is not None and str(jsonl) != "-":
-        check_output(jsonl, inputs=inputs, suffixes=JSONL_SUFFIXES, option="--jsonl")
+        check_output(jsonl, inputs=inputs, suffixes=JSONL_SUFFIXES, option="--jsonl", kind="JSON-lines file:")
     if save is not None:
-        check_output(save, inputs=[*inputs, jsonl], suffixes=VIDEO_SUFFIXES, option="--save")
+        check_output(save, inputs=[*inputs, jsonl], suffixes=VIDEO_SUFFIXES, option="--save",
+                     kind="video file:")
 
 
 def run_command(
