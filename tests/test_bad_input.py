@@ -312,6 +312,19 @@ def test_bad_input_is_one_line_and_touches_nothing(name: str, tmp_path: Path,
     assert snapshot(tmp_path) == before  # inputs intact, nothing half-written, no temp file left
 
 
+def test_show_with_a_display_that_does_not_answer(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """A stale `ssh -X` DISPLAY: one line before any window (Qt would abort the process), no --save stub."""
+    monkeypatch.setenv("DISPLAY", "127.0.0.1:93")  # X display 93 = TCP port 6093, where nothing listens
+    src = demo(tmp_path)
+    before = snapshot(tmp_path)
+    code, out, err = dvta(capsys, "run", "-s", str(src), "--show", "--save", str(tmp_path / "out.mp4"), "-q")
+    assert code == 1 and "Traceback" not in out + err
+    assert err.strip().splitlines() == [line for line in err.splitlines() if line.startswith("error:")]
+    assert "DISPLAY=127.0.0.1:93" in err and "no X server answers" in err
+    assert snapshot(tmp_path) == before
+
+
 def test_there_are_at_least_40_cases() -> None:
     assert len(CASES) >= 40
 
@@ -401,3 +414,28 @@ def current_umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def test_torchrun_two_cpu_ranks_keep_rank_0s_record(tmp_path: Path) -> None:
+    """`torchrun --nproc_per_node 2 dvta train-backbone ...` (gloo): one history, one "saved" line."""
+    import subprocess
+    import sys
+
+    from dvta_live.skeleton.readers import read_path
+    from dvta_live.skeleton.sequence import SkeletonDataset, SkeletonSequence
+    from dvta_live.skeleton.store import save_dataset
+
+    take = read_path(DEMO).sequences[0].data  # real motion, cut into 8 short labelled clips
+    clips = tuple(SkeletonSequence(np.ascontiguousarray(take[:, i * 60:(i + 1) * 60]), label=i % 2,
+                                   name=f"clip{i}", fps=30.0, subject=1 + i % 2) for i in range(8))
+    data = save_dataset(SkeletonDataset("toy", ("a", "b"), clips), tmp_path / "toy.dvta.safetensors")
+    run = tmp_path / "run"
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "COLUMNS": "200"}
+    result = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+                             "-m", "dvta_live", "train-backbone", str(data), "-o", str(run), "--epochs", "2",
+                             "--val-subjects", "2", "--batch-size", "2", "--window", "16", "--device", "cpu"],
+                            capture_output=True, text=True, timeout=600, env=env, check=False, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    history = json.loads((run / "history.json").read_text())
+    assert [row["epoch"] for row in history] == [0, 1] and all("val_accuracy" in row for row in history)
+    assert result.stdout.count("saved") == 1 and "-100.0%" not in result.stdout

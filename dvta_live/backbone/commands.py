@@ -149,6 +149,13 @@ def predict_command(
         console.print(table)
 
 
+def _rank() -> int:
+    """This process's rank under torchrun (0 when launched alone)."""
+    import os
+
+    return int(os.environ.get("RANK", "0"))
+
+
 RUN_FILES = ("backbone.safetensors", "last.pt", "history.json")  # what a train-backbone run folder holds
 
 
@@ -227,8 +234,9 @@ def train_backbone_command(
     names = [dataset.class_names[c] for c in seen_ids]
     train_set = RecipeDataset(train, [remap[s.label] for s in train], recipe_obj, config.augment, seed)
     val_set = RecipeDataset(val, [remap[s.label] for s in val], recipe_obj, augment=False)
-    console.print(f"{dataset.name}: {len(seen_ids)} seen classes, {len(train)} training and {len(val)} "
-                  f"validation sequences; {arch}, recipe {recipe_obj.name} (window {recipe_obj.window})")
+    if _rank() == 0:
+        console.print(f"{dataset.name}: {len(seen_ids)} seen classes, {len(train)} training and {len(val)} "
+                      f"validation sequences; {arch}, recipe {recipe_obj.name} (window {recipe_obj.window})")
     best_path = out / RUN_FILES[0]
     extra = {"dataset": dataset.name, "seen_class_ids": seen_ids, "val_subjects": sorted(held_out),
              "train_config": asdict(config)}
@@ -251,6 +259,8 @@ def train_backbone_command(
 
         result = train_classifier(model, train_set, val_set, config, out, save_best, resume=resume,
                                   on_epoch=on_epoch, on_step=on_step)
+    if result.rank != 0:
+        return  # rank 0 writes the record; another rank's history is empty and would replace it
     write_text_atomic(out / RUN_FILES[2], json.dumps(result.history, indent=1))
     best = (f"best validation accuracy {result.best_val_accuracy:.1%} at epoch {result.best_epoch + 1}"
             if val else "no validation subjects: the last epoch was kept")

@@ -30,9 +30,53 @@ BAR = 24
 
 def has_display() -> bool:
     """Whether a window can be opened: cv2.imshow without one aborts the whole process."""
+    return display_problem() is None
+
+
+def display_problem() -> str | None:
+    """Why no window can be opened, or None. The display server is really contacted: a DISPLAY left
+    from a stale ``ssh -X`` session or set in a container makes Qt abort the process (SIGABRT) at the
+    first cv2.imshow, with no chance to say why."""
     if sys.platform in ("win32", "darwin"):
-        return True
-    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+        return None
+    display, wayland = os.environ.get("DISPLAY"), os.environ.get("WAYLAND_DISPLAY")
+    if not (display or wayland):
+        return "there is no display (no DISPLAY / WAYLAND_DISPLAY)"
+    if display:  # OpenCV's Qt and GTK windows use X11 (XWayland on a Wayland desktop) when DISPLAY is set
+        return None if _x11_answers(display) else f"DISPLAY={display} is set but no X server answers there"
+    assert wayland is not None
+    path = wayland if os.path.isabs(wayland) else os.path.join(os.environ.get("XDG_RUNTIME_DIR", ""), wayland)
+    return None if _unix_answers(path) else f"WAYLAND_DISPLAY={wayland} is set but no compositor answers at {path}"
+
+
+def _x11_answers(display: str) -> bool:
+    import re
+
+    m = re.fullmatch(r"(?P<host>[^:]*):(?P<num>\d+)(\.\d+)?", display)
+    if m is None:
+        return True  # a form we do not know (e.g. a launchd socket path): let the toolkit try
+    host, num = m.group("host"), int(m.group("num"))
+    if host in ("", "unix"):
+        return _unix_answers(f"\0/tmp/.X11-unix/X{num}") or _unix_answers(f"/tmp/.X11-unix/X{num}")
+    import socket
+
+    try:
+        with socket.create_connection((host, 6000 + num), timeout=1.0):
+            return True
+    except OSError:
+        return False
+
+
+def _unix_answers(path: str) -> bool:
+    import socket
+
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(1.0)
+        try:
+            sock.connect(path)
+        except OSError:
+            return False
+    return True
 
 
 # ------------------------------------------------------------------------------------------ terminal
@@ -288,8 +332,9 @@ class Window:
     NAME = "dvta run"
 
     def __init__(self) -> None:
-        if not has_display():
-            raise UserError("--show needs a display, and there is none (no DISPLAY / WAYLAND_DISPLAY)",
+        problem = display_problem()
+        if problem is not None:
+            raise UserError(f"--show needs a display: {problem}",
                             fix="run without --show, or use --save out.mp4 to keep the annotated video")
 
     def show(self, image: np.ndarray) -> bool:
@@ -306,5 +351,5 @@ class Window:
         cv2.destroyAllWindows()
 
 
-__all__ = ["JsonlWriter", "LiveView", "Segment", "VideoSaver", "Window", "draw_overlay", "has_display",
+__all__ = ["JsonlWriter", "LiveView", "Segment", "VideoSaver", "Window", "display_problem", "draw_overlay", "has_display",
            "prediction_line", "print_summary", "segments"]
