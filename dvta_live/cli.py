@@ -67,13 +67,14 @@ def doctor(
     """
     from dvta_live.doctor import run_checks
 
-    checks = run_checks()
+    with err_console.status("checking (importing PyTorch, ONNX Runtime, MediaPipe; a few seconds)"):
+        checks = run_checks()
     if as_json:
         console.print_json(json.dumps([c.__dict__ for c in checks]))
         return
     table = Table(title="dvta doctor", show_lines=False)
     for column in ("", "group", "check", "status", "to fix"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")  # a narrow terminal wraps the fix; it never cuts it
     for c in checks:
         mark = "[green]ok[/]" if c.ok else "[yellow]--[/]"
         table.add_row(mark, c.group, c.name, escape(c.detail), escape(c.fix))

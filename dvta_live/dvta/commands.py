@@ -237,8 +237,9 @@ def _print_training(meta: dict[str, Any], head_path: Path, side: Path) -> None:
 def evaluate_command(
     head: Annotated[Path, typer.Argument(help="Head file written by `dvta train-head` (.safetensors).",
                                          show_default=False)],
-    features: Annotated[Path, typer.Argument(help="Features folder (ztest.npy, z_label.npy, optional "
-                                             "gtest.npy, g_label.npy).", show_default=False)],
+    features: Annotated[Path, typer.Argument(help="Features folder: train.npy, train_label.npy (their "
+                                             "classes are the seen ones), ztest.npy, z_label.npy; optional "
+                                             "gtest.npy, g_label.npy.", show_default=False)],
     labels: LabelsOpt = None,
     class_names: NamesOpt = None,
     text_model: ModelOpt = None,

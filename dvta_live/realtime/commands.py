@@ -136,7 +136,7 @@ def run_command(
     from dvta_live.labels.watcher import LabelsWatcher
     from dvta_live.realtime.display import JsonlWriter, LiveView, VideoSaver, Window, print_summary
     from dvta_live.realtime.live import FrameResult, LiveConfig, Prediction, Stats, recognize
-    from dvta_live.realtime.sources import LoopedSource, open_source
+    from dvta_live.realtime.sources import LoopedSource, check_source, open_source
     from dvta_live.recognizer import default_model
 
     _check_options(window=window, stride=stride, threshold=threshold, smoothing=smoothing, loop=loop)
@@ -144,6 +144,7 @@ def run_command(
                         top_k=top, min_span_s=min(1.0, window))
     viewer = Window() if show else None  # refuse --show before any heavy loading
     spec = source if source is not None else str(bundled_demo_source())
+    check_source(spec)  # a missing file or a still image: said before the model loads
     labels_path = labels if labels is not None else bundled_labels_path()
     model_path = default_model(model)
     _check_run_outputs(jsonl, save, [_source_file(spec), labels_path, *_model_files(model_path)])
@@ -151,7 +152,8 @@ def run_command(
     out_console = err_console if jsonl is not None and str(jsonl) == "-" else console
     with err_console.status("loading the model and the labels"):
         rt = open_runtime(model_path, runtime, threads=threads)
-        watcher = LabelsWatcher(labels_path, expected_dim=rt.info.text_dim)
+        watcher = LabelsWatcher(labels_path, expected_dim=rt.info.text_dim,
+                                expected_model=rt.info.text_model or None)
     if loop == 1:
         src = open_source(spec, realtime, mirrored=mirrored)
     else:
