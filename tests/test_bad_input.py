@@ -381,6 +381,24 @@ def test_jsonl_on_stdout_is_only_json(tmp_path: Path, capsys: pytest.CaptureFixt
     assert "run summary" in err  # the summary went to stderr
 
 
+def test_a_video_run_shows_no_native_log_noise(tmp_path: Path) -> None:
+    """MediaPipe / LiteRT / glog write ~100 lines to fd 2 on a video run; the user sees only dvta's."""
+    import subprocess
+    import sys
+
+    from conftest import shared_path
+
+    video = shared_path("data", "ntu", "S001C001P001R001A001_rgb.avi")
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "COLUMNS": "200", "HF_HUB_OFFLINE": "1"}
+    result = subprocess.run([sys.executable, "-m", "dvta_live", "run", "-s", str(video), "--no-realtime",
+                             "--runtime", "torch", "-q", "--people", "1"], capture_output=True, text=True,
+                            timeout=600, env=env, check=False, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stderr.splitlines() == [next(line for line in result.stderr.splitlines()
+                                                if line.startswith(f"{video}: video"))]
+    assert "run summary" in result.stdout
+
+
 def test_onnx_cache_is_rebuilt_when_truncated_and_falls_back_when_unwritable(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from dvta_live.export.common import onnx_cache_dir

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -158,66 +159,73 @@ def run_command(
         src = open_source(spec, realtime, mirrored=mirrored)
     else:
         src = LoopedSource(lambda: open_source(spec, realtime, mirrored=mirrored), None if loop == 0 else loop)
-    pose = None
-    if src.info.kind != "skeleton":
-        from dvta_live.realtime.pose import PoseEstimator
-
-        pose = PoseEstimator(pose_model, mirrored=src.mirrored, num_people=people)
-    err_console.print(f"[bold]{escape(src.info.name)}[/]: {src.info.kind}, {src.info.fps:.1f} fps"
-                      f"{', mirrored' if src.mirrored else ''}; runtime {escape(rt.describe())}; "
-                      f"{escape(watcher.status)}")
-    writer = JsonlWriter(jsonl) if jsonl is not None else None
-    saver = VideoSaver(save, src.info.fps) if save is not None else None
-    stats, predictions = Stats(), []
-    labels_seen = (watcher.state.generation, watcher.state.error)  # the start record covers these
-    stop = threading.Event()
-    last: Prediction | None = None
-    view = LiveView(out_console if not quiet else Console(quiet=True), src.info.name, rt.describe(), stats,
-                    lambda: watcher.status)
-    if writer:
-        writer.write({"event": "start", "source": src.info.name, "runtime": rt.describe(),
-                      "model": str(rt.info.path), "labels": str(labels_path)})
+    # MediaPipe, LiteRT and FFmpeg log ~100 lines to fd 2 on a video run: keep them off the terminal
+    quiet = contextlib.ExitStack()
     try:
-        with view, src:
-            for event in recognize(src, rt, watcher, config, pose=pose, stats=stats, stop=stop):
-                if isinstance(event, Prediction):
-                    last = event
-                    predictions.append(event)
-                    view.prediction(event)
-                    if writer:
-                        labels_state = watcher.state
-                        if (labels_state.generation, labels_state.error) != labels_seen:
-                            labels_seen = (labels_state.generation, labels_state.error)
-                            writer.write(_labels_event(labels_state))
-                        writer.write({"event": "prediction", **event.to_dict()})
-                    continue
-                assert isinstance(event, FrameResult)
-                view.frame(event)
-                if saver or viewer:
-                    from dvta_live.realtime.display import draw_overlay
+        pose = None
+        if src.info.kind != "skeleton":
+            from dvta_live.realtime.pose import PoseEstimator
+            from dvta_live.realtime.quiet import native_logs_filtered
 
-                    image = draw_overlay(event.frame.image, event, last)
-                    if saver:
-                        saver.write(image)
-                    if viewer and not viewer.show(image):
-                        stop.set()
-    except KeyboardInterrupt:
-        stop.set()
-        stats.end_reason = INTERRUPTED
-    finally:
-        if pose is not None:
-            pose.close()
-        if saver:
-            saver.close()
-        if viewer:
-            viewer.close()
+            quiet.enter_context(native_logs_filtered())
+            pose = PoseEstimator(pose_model, mirrored=src.mirrored, num_people=people)
+        err_console.print(f"[bold]{escape(src.info.name)}[/]: {src.info.kind}, {src.info.fps:.1f} fps"
+                          f"{', mirrored' if src.mirrored else ''}; runtime {escape(rt.describe())}; "
+                          f"{escape(watcher.status)}")
+        writer = JsonlWriter(jsonl) if jsonl is not None else None
+        saver = VideoSaver(save, src.info.fps) if save is not None else None
+        stats, predictions = Stats(), []
+        labels_seen = (watcher.state.generation, watcher.state.error)  # the start record covers these
+        stop = threading.Event()
+        last: Prediction | None = None
+        view = LiveView(out_console if not quiet else Console(quiet=True), src.info.name, rt.describe(), stats,
+                        lambda: watcher.status)
         if writer:
-            writer.write({"event": "end", "frames": stats.frames_processed, "dropped": stats.dropped_frames,
-                          "windows": stats.windows_scored, "reason": stats.end_reason})
-            writer.close()
-    print_summary(out_console, stats, predictions, src.info.name, rt.describe())
-    if stats.end_reason == INTERRUPTED:
-        raise typer.Exit(130)  # the shell's code for Ctrl-C, after the summary
+            writer.write({"event": "start", "source": src.info.name, "runtime": rt.describe(),
+                          "model": str(rt.info.path), "labels": str(labels_path)})
+        try:
+            with view, src:
+                for event in recognize(src, rt, watcher, config, pose=pose, stats=stats, stop=stop):
+                    if isinstance(event, Prediction):
+                        last = event
+                        predictions.append(event)
+                        view.prediction(event)
+                        if writer:
+                            labels_state = watcher.state
+                            if (labels_state.generation, labels_state.error) != labels_seen:
+                                labels_seen = (labels_state.generation, labels_state.error)
+                                writer.write(_labels_event(labels_state))
+                            writer.write({"event": "prediction", **event.to_dict()})
+                        continue
+                    assert isinstance(event, FrameResult)
+                    view.frame(event)
+                    if saver or viewer:
+                        from dvta_live.realtime.display import draw_overlay
+
+                        image = draw_overlay(event.frame.image, event, last)
+                        if saver:
+                            saver.write(image)
+                        if viewer and not viewer.show(image):
+                            stop.set()
+        except KeyboardInterrupt:
+            stop.set()
+            stats.end_reason = INTERRUPTED
+        finally:
+            if pose is not None:
+                pose.close()
+            if saver:
+                saver.close()
+            if viewer:
+                viewer.close()
+            if writer:
+                writer.write({"event": "end", "frames": stats.frames_processed, "dropped": stats.dropped_frames,
+                              "windows": stats.windows_scored, "reason": stats.end_reason})
+                writer.close()
+        print_summary(out_console, stats, predictions, src.info.name, rt.describe())
+        if stats.end_reason == INTERRUPTED:
+            raise typer.Exit(130)  # the shell's code for Ctrl-C, after the summary
+    finally:
+        quiet.close()
 
 
 @model_app.command("pack")
