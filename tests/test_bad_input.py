@@ -42,6 +42,7 @@ actions:
 class Case:
     args: list[str]
     needle: str  # the file (or option) the one-line message must name
+    also: str = ""  # and this, where the case is about what the message says
     code: int = 1
 
 
@@ -214,7 +215,13 @@ CASES: dict[str, Callable[[Path], Case]] = {
         ["run", "-s", str(demo(t)), "-m", str(nan_head_model(t)), "--runtime", "torch", "-q"], "head.safetensors"),
     "run deeply nested labels": lambda t: Case(
         ["run", "-s", str(demo(t)), "-l", str(nested(t)), "--runtime", "torch", "-q"], "nested.yaml"),
+    "run a still image": lambda t: Case(["run", "-s", str(a_file(t, "photo.jpg")), "-q"], "photo.jpg", "still image"),
     # labels
+    "labels check a one-line file with an open bracket": lambda t: Case(
+        ["labels", "check", "-f", str(labels(t, "one.yaml", "actions: ["))], "one.yaml", "line 1:"),
+    "labels check a text_model folder that is not there": lambda t: Case(
+        ["labels", "check", "-f", str(labels(t, "tm.yaml", "text_model: ./no/such/folder\n" + LABELS))], "tm.yaml",
+        "text_model"),
     "labels check deeply nested lists": lambda t: Case(["labels", "check", "-f", str(nested(t))], "nested.yaml"),
     "labels check deeply nested mappings": lambda t: Case(
         ["labels", "check", "-f", str(labels(t, "deep.yaml", "actions: " + "{a: " * 3000 + "1" + "}" * 3000))],
@@ -308,7 +315,7 @@ def test_bad_input_is_one_line_and_touches_nothing(name: str, tmp_path: Path,
     errors = [line for line in err.splitlines() if line.startswith("error:")]
     assert len(errors) == 1, err
     assert errors[0] == err.strip().splitlines()[-1], err  # the error is the last thing said
-    assert case.needle in errors[0], (case.needle, errors[0])
+    assert case.needle in errors[0] and case.also in errors[0], (case.needle, case.also, errors[0])
     assert snapshot(tmp_path) == before  # inputs intact, nothing half-written, no temp file left
 
 
@@ -397,6 +404,36 @@ def test_a_video_run_shows_no_native_log_noise(tmp_path: Path) -> None:
     assert result.stderr.splitlines() == [next(line for line in result.stderr.splitlines()
                                                 if line.startswith(f"{video}: video"))]
     assert "run summary" in result.stdout
+
+
+def test_ctrl_c_exits_130_during_start_up_and_after_with_the_summary(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "COLUMNS": "200", "HF_HUB_OFFLINE": "1"}
+    args = [sys.executable, "-m", "dvta_live", "run", "-s", str(demo(tmp_path)), "--loop", "0", "--runtime",
+            "torch", "-q"]
+    # after start-up: the replay loops forever until Ctrl-C; wait for its first scored window
+    events = tmp_path / "events.jsonl"
+    proc = subprocess.Popen([*args, "--jsonl", str(events)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=env, cwd=tmp_path)
+    while proc.poll() is None and '"prediction"' not in (events.read_text() if events.exists() else ""):
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in out + err and "run summary" in out and "Ctrl-C" in out
+    assert json.loads(events.read_text().splitlines()[-1])["reason"] == "stopped by the user (Ctrl-C)"
+    # during start-up (imports, model loading): no traceback either
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
+    try:
+        proc.communicate(timeout=1.0)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130 and "Traceback" not in out + err, err
 
 
 def test_onnx_cache_is_rebuilt_when_truncated_and_falls_back_when_unwritable(
