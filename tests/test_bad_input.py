@@ -436,6 +436,38 @@ def test_ctrl_c_exits_130_during_start_up_and_after_with_the_summary(tmp_path: P
     assert proc.returncode == 130 and "Traceback" not in out + err, err
 
 
+def test_a_rejected_labels_edit_is_a_line_and_a_jsonl_event(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "COLUMNS": "200", "HF_HUB_OFFLINE": "1"}
+    mine, events = labels(tmp_path), tmp_path / "events.jsonl"
+    proc = subprocess.Popen([sys.executable, "-m", "dvta_live", "run", "-s", str(demo(tmp_path)), "-l", str(mine),
+                             "--loop", "0", "--no-realtime", "--runtime", "torch", "--jsonl", str(events)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
+
+    def wait_for(text: str) -> None:
+        deadline = time.monotonic() + 300  # a guard against hanging, not a timing assertion
+        while text not in (events.read_text() if events.exists() else ""):
+            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+            time.sleep(0.1)
+
+    try:
+        wait_for('"prediction"')
+        mine.write_text("actions: " + "[" * 5000 + "]" * 5000 + "\n")
+        wait_for('"rejected"')
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=120)
+    rejected = [json.loads(line) for line in events.read_text().splitlines() if '"rejected"' in line]
+    assert rejected[0]["event"] == "labels" and "nested too deeply" in rejected[0]["error"]
+    assert rejected[0]["actions"] == 2  # the last good labels stay in use
+    assert any(line.startswith("labels edit rejected, keeping 2 actions") for line in out.splitlines()), out
+    assert "Traceback" not in out + err
+
+
 def test_onnx_cache_is_rebuilt_when_truncated_and_falls_back_when_unwritable(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from dvta_live.export.common import onnx_cache_dir

@@ -160,14 +160,14 @@ def run_command(
     else:
         src = LoopedSource(lambda: open_source(spec, realtime, mirrored=mirrored), None if loop == 0 else loop)
     # MediaPipe, LiteRT and FFmpeg log ~100 lines to fd 2 on a video run: keep them off the terminal
-    quiet = contextlib.ExitStack()
+    logs = contextlib.ExitStack()
     try:
         pose = None
         if src.info.kind != "skeleton":
             from dvta_live.realtime.pose import PoseEstimator
             from dvta_live.realtime.quiet import native_logs_filtered
 
-            quiet.enter_context(native_logs_filtered())
+            logs.enter_context(native_logs_filtered())
             pose = PoseEstimator(pose_model, mirrored=src.mirrored, num_people=people)
         err_console.print(f"[bold]{escape(src.info.name)}[/]: {src.info.kind}, {src.info.fps:.1f} fps"
                           f"{', mirrored' if src.mirrored else ''}; runtime {escape(rt.describe())}; "
@@ -225,7 +225,7 @@ def run_command(
         if stats.end_reason == INTERRUPTED:
             raise typer.Exit(130)  # the shell's code for Ctrl-C, after the summary
     finally:
-        quiet.close()
+        logs.close()
 
 
 @model_app.command("pack")
