@@ -159,7 +159,13 @@ def atomic_path(path: PathLike) -> Iterator[Path]:
         _discard(tmp)
         raise UserError(f"cannot write ({exc.strerror or exc})", path,
                         "check the folder is writable and the disk has free space") from None
-    except BaseException:
+    except Exception as exc:
+        _discard(tmp)
+        if type(exc).__name__ == "SafetensorError" and "I/O error" in str(exc):  # a full disk, from Rust
+            raise UserError(f"cannot write ({str(exc)[:120]})", path,
+                            "check the folder is writable and the disk has free space") from None
+        raise
+    except BaseException:  # Ctrl-C: no half file either
         _discard(tmp)
         raise
 

@@ -353,6 +353,19 @@ def test_outputs_are_replaced_whole_keeping_their_mode(tmp_path: Path, capsys: p
     assert code == 0 and json.loads(out_text)["name"] == "renamed", err
 
 
+def test_a_write_that_dies_half_way_leaves_the_old_file(tmp_path: Path) -> None:
+    from dvta_live.outputs import atomic_path
+
+    old = a_file(tmp_path, "result.safetensors")
+    before = old.read_bytes()
+    for interruption in (RuntimeError("the writer failed"), KeyboardInterrupt()):
+        with pytest.raises(type(interruption)), atomic_path(old) as tmp:
+            tmp.write_bytes(b"half of a new file")
+            raise interruption
+        assert old.read_bytes() == before
+        assert [p.name for p in tmp_path.iterdir()] == ["result.safetensors"]  # no temp file left
+
+
 def test_labels_edits_keep_the_mode_and_init_follows_the_umask(tmp_path: Path,
                                                                capsys: pytest.CaptureFixture[str]) -> None:
     mine = tmp_path / "mine.yaml"
@@ -486,11 +499,10 @@ def test_onnx_cache_is_rebuilt_when_truncated_and_falls_back_when_unwritable(
     monkeypatch.setenv("DVTA_CACHE", str(a_file(tmp_path) / "cache"))  # below a file: not writable
     fallback = OnnxRuntime(folder, threads=1)
     assert fallback.paths.folder != onnx_cache_dir(fallback.model_hash)
-    assert "not writable" in fallback.notes[0]
+    assert "not writable" in fallback.notes[0] and "not writable" in fallback.describe()
     windows = np.zeros((1, 3, fallback.info.window, 25, 2), np.float32)
     text = np.random.default_rng(0).standard_normal((2, 2, fallback.info.text_dim)).astype(np.float32)
     assert fallback.scores(windows, fallback.prepare_text(text)).shape == (1, 2)
-    shutil.rmtree(fallback.paths.folder)
 
 
 def stat_mode(path: Path) -> int:

@@ -127,6 +127,8 @@ def find_onnx_export(info: RecognizerInfo, model_hash: str, onnx: str | Path | N
 
     A cache entry that does not load (a truncated file) is rebuilt; an unwritable cache folder falls back
     to a temporary one. Both are said in ``notes`` (shown by ``describe()``)."""
+    import atexit
+    import shutil
     import tempfile
 
     from dvta_live.export.common import ExportPaths, default_export_paths, onnx_cache_dir
@@ -173,6 +175,7 @@ def find_onnx_export(info: RecognizerInfo, model_hash: str, onnx: str | Path | N
         check_folder_writable(cached.folder)
     except UserError as exc:
         cached = ExportPaths(Path(tempfile.mkdtemp(prefix="dvta-onnx-")))
+        atexit.register(shutil.rmtree, cached.folder, ignore_errors=True)  # a one-run cache
         notes.append(f"the ONNX cache is not writable ({exc}); using {cached.folder} for this run "
                      "(set DVTA_CACHE to a writable folder to keep it)")
     export_onnx((model, info) if model is not None else info.path, cached.folder, whole=False)
