@@ -145,7 +145,7 @@ def run_command(
                         top_k=top, min_span_s=min(1.0, window))
     viewer = Window() if show else None  # refuse --show before any heavy loading
     spec = source if source is not None else str(bundled_demo_source())
-    check_source(spec)  # a missing file or a still image: said before the model loads
+    kind = check_source(spec)  # a missing file or a still image: said before the model loads
     labels_path = labels if labels is not None else bundled_labels_path()
     model_path = default_model(model)
     _check_run_outputs(jsonl, save, [_source_file(spec), labels_path, *_model_files(model_path)])
@@ -155,19 +155,22 @@ def run_command(
         rt = open_runtime(model_path, runtime, threads=threads)
         watcher = LabelsWatcher(labels_path, expected_dim=rt.info.text_dim,
                                 expected_model=rt.info.text_model or None)
-    if loop == 1:
-        src = open_source(spec, realtime, mirrored=mirrored)
-    else:
-        src = LoopedSource(lambda: open_source(spec, realtime, mirrored=mirrored), None if loop == 0 else loop)
     # MediaPipe, LiteRT and FFmpeg log ~100 lines to fd 2 on a video run: keep them off the terminal
     logs = contextlib.ExitStack()
+    if kind != "skeleton":
+        from dvta_live.realtime.quiet import native_logs_filtered
+
+        logs.enter_context(native_logs_filtered())
     try:
+        if loop == 1:
+            src = open_source(spec, realtime, mirrored=mirrored)
+        else:
+            src = LoopedSource(lambda: open_source(spec, realtime, mirrored=mirrored),
+                               None if loop == 0 else loop)
         pose = None
         if src.info.kind != "skeleton":
             from dvta_live.realtime.pose import PoseEstimator
-            from dvta_live.realtime.quiet import native_logs_filtered
 
-            logs.enter_context(native_logs_filtered())
             pose = PoseEstimator(pose_model, mirrored=src.mirrored, num_people=people)
         err_console.print(f"[bold]{escape(src.info.name)}[/]: {src.info.kind}, {src.info.fps:.1f} fps"
                           f"{', mirrored' if src.mirrored else ''}; runtime {escape(rt.describe())}; "

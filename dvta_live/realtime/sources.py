@@ -713,9 +713,10 @@ def _classify(spec: str) -> _Spec:
     return _Spec("video", s)
 
 
-def check_source(spec: str) -> None:
-    """Refuse a bad source spec before anything heavy loads (the same rules open_source applies)."""
-    _classify(str(spec))
+def check_source(spec: str) -> str:
+    """Refuse a bad source spec before anything heavy loads (the same rules open_source applies);
+    returns its kind (webcam, stream, video, realsense, realsense-file or skeleton)."""
+    return _classify(str(spec)).kind
 
 
 def open_source(spec: str, realtime: bool = True, *, mirrored: bool | None = None, width: int | None = None,
