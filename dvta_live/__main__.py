@@ -1,3 +1,6 @@
-from dvta_live.cli import main
+try:
+    from dvta_live.cli import main
+except KeyboardInterrupt:  # Ctrl-C while the CLI imports: the shell's code, no traceback
+    raise SystemExit(130) from None
 
 main()

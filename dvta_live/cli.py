@@ -67,13 +67,14 @@ def doctor(
     """
     from dvta_live.doctor import run_checks
 
-    checks = run_checks()
+    with err_console.status("checking (importing PyTorch, ONNX Runtime, MediaPipe; a few seconds)"):
+        checks = run_checks()
     if as_json:
         console.print_json(json.dumps([c.__dict__ for c in checks]))
         return
     table = Table(title="dvta doctor", show_lines=False)
     for column in ("", "group", "check", "status", "to fix"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")  # a narrow terminal wraps the fix; it never cuts it
     for c in checks:
         mark = "[green]ok[/]" if c.ok else "[yellow]--[/]"
         table.add_row(mark, c.group, c.name, escape(c.detail), escape(c.fix))
@@ -179,9 +180,11 @@ def data_convert(
 
       dvta data convert ../shared/data/cmu-mocap/86_01.amc --fps 30 -o take.dvta.safetensors
     """
+    from dvta_live.outputs import STORE_SUFFIXES, check_output
     from dvta_live.skeleton.readers import read_path, read_paths
     from dvta_live.skeleton.store import save_dataset
 
+    check_output(out, inputs=sources, suffixes=STORE_SUFFIXES)
     with err_console.status("reading"):
         dataset = read_path(sources[0]) if len(sources) == 1 else read_paths(sources)
     if name:
@@ -197,10 +200,26 @@ def data_convert(
                   f"({out.stat().st_size / 1e6:.1f} MB)")
 
 
-def main() -> None:
-    """Console-script entry: a UserError becomes one red line and exit code 1, never a traceback."""
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry: a UserError becomes one red line and exit code 1, never a traceback.
+
+    An OSError that escapes a command (a disk that fills, a folder removed mid-run) is a problem with a
+    file the user can fix too: one line naming the file. Ctrl-C exits 130 (typer maps it inside a
+    command; this covers the imports before one starts)."""
     try:
-        app()
+        app(args=argv, prog_name="dvta")
     except UserError as exc:
-        err_console.print(f"[bold red]error:[/] {escape(str(exc))}")
+        _error(str(exc))
         raise SystemExit(1) from None
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename else ""
+        _error(f"{where}{exc.strerror or exc}")
+        raise SystemExit(1) from None
+    except KeyboardInterrupt:
+        _error("interrupted (Ctrl-C)")
+        raise SystemExit(130) from None
+
+
+def _error(text: str) -> None:
+    # soft_wrap: the message stays one line however narrow the terminal (the terminal wraps it on screen)
+    err_console.print(f"[bold red]error:[/] {escape(text)}", soft_wrap=True)

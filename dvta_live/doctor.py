@@ -118,8 +118,11 @@ def _realsense() -> Check:
 
 
 def _display() -> Check:
-    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
-        return Check("output", "Display (--show)", False, "no DISPLAY/WAYLAND_DISPLAY",
+    from dvta_live.realtime.display import display_problem
+
+    problem = display_problem()  # the server is contacted, as `dvta run --show` will
+    if problem is not None:
+        return Check("output", "Display (--show)", False, problem,
                      "use the terminal view, --save VIDEO or --jsonl; run under a desktop for --show")
     return Check("output", "Display (--show)", True, "available")
 

@@ -123,17 +123,35 @@ def resolve_model_paths(path: str | Path) -> tuple[Path, Path]:
                     f"put {Path(recorded).name} beside the head, or pack both into a model folder")
 
 
-def load_recognizer(path: str | Path, device: str | torch.device = "cpu") -> tuple[Recognizer, RecognizerInfo]:
-    """A model folder (or head file) -> the eval-mode module and its info. Mismatched parts are refused."""
+def _load_pair(backbone_path: Path, head_path: Path) -> tuple[nn.Module, Any, Any, dict[str, Any]]:
+    """Backbone and head, refused (naming the head) when the head's features came from another kind of
+    backbone: same width is not enough, a Shift-GCN head on ST-GCN features gives wrong scores silently."""
     from dvta_live.backbone.checkpoint import load_backbone
     from dvta_live.dvta.train import load_head
 
-    backbone_path, head_path = resolve_model_paths(path)
     backbone, binfo = load_backbone(backbone_path)
     head, meta = load_head(head_path)
     if int(binfo.feature_dim) != int(head.skeleton_dim):
         raise UserError(f"backbone gives {binfo.feature_dim}-d features, the head takes {head.skeleton_dim}-d",
                         head_path, "train the head on features from this backbone")
+    record = (meta.get("features") or {}).get("metadata") or {}
+    arch = record.get("backbone_architecture")
+    if arch and arch != binfo.architecture:
+        raise UserError(f"this head was trained on {arch} features, the backbone {backbone_path} is "
+                        f"{binfo.architecture}", head_path, "pack it with the backbone its features came from")
+    recipe = (record.get("recipe") or {}).get("name") if isinstance(record.get("recipe"), dict) else None
+    own = (binfo.recipe or {}).get("name") if isinstance(binfo.recipe, dict) else None
+    if recipe and own and recipe != own:
+        raise UserError(f"this head was trained on features of recipe {recipe}, the backbone {backbone_path} "
+                        f"uses {own}", head_path, "pack it with the backbone its features came from")
+    return backbone, binfo, head, meta
+
+
+def load_recognizer(path: str | Path, device: str | torch.device = "cpu") -> tuple[Recognizer, RecognizerInfo]:
+    """A model folder (or head file) -> the eval-mode module and its info. Mismatched parts are refused."""
+
+    backbone_path, head_path = resolve_model_paths(path)
+    backbone, binfo, head, meta = _load_pair(backbone_path, head_path)
     text = meta.get("text") or {}
     seen = set((meta.get("classes") or {}).get("seen") or [])
     classes = tuple(c["name"] for c in text.get("classes", []) if not seen or c["id"] in seen)
@@ -148,18 +166,29 @@ def load_recognizer(path: str | Path, device: str | torch.device = "cpu") -> tup
 
 
 def pack_model(backbone: str | Path, head: str | Path, out: str | Path) -> Path:
-    """Copy a backbone and a head into one model folder, after checking that they load together."""
+    """Copy a backbone and a head into one model folder, after checking that they load together.
+
+    The pair is checked before anything is written, and each file is copied atomically, so a refused
+    pair leaves no half model folder and an existing model is never left mixed."""
     import shutil
 
     from dvta_live.dvta.train import sidecar_path
+    from dvta_live.outputs import atomic_path, check_output
 
     backbone, head, folder = Path(backbone), Path(head), Path(out)
-    folder.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(backbone, folder / BACKBONE_FILE)
-    shutil.copyfile(head, folder / HEAD_FILE)
-    if sidecar_path(head).is_file():
-        shutil.copyfile(sidecar_path(head), sidecar_path(folder / HEAD_FILE))
-    load_recognizer(folder)  # refuses a pair that does not fit, naming the file
+    side = sidecar_path(head)
+    copies = [(backbone, folder / BACKBONE_FILE), (head, folder / HEAD_FILE)]
+    if side.is_file():
+        copies.append((side, sidecar_path(folder / HEAD_FILE)))
+    check_output(folder, inputs=[backbone, head, side], folder=True,
+                 files=[dst.name for _, dst in copies])
+    _load_pair(backbone, head)  # refuses a pair that does not fit, naming the file
+    for src, dst in copies:
+        with atomic_path(dst) as tmp:
+            shutil.copyfile(src, tmp)
+    if not side.is_file():  # a stale sidecar of an earlier head would describe the wrong head
+        sidecar_path(folder / HEAD_FILE).unlink(missing_ok=True)
+    load_recognizer(folder)
     return folder
 
 

@@ -11,7 +11,7 @@ import pytest
 from safetensors import safe_open
 from safetensors.numpy import save_file
 
-from dvta_live.errors import DataError
+from dvta_live.errors import DataError, UserError
 from dvta_live.skeleton.readers import read_path
 from dvta_live.skeleton.sequence import SkeletonDataset, SkeletonSequence
 from dvta_live.skeleton.store import FORMAT_NAME, load_dataset, save_dataset
@@ -98,7 +98,13 @@ def test_foreign_and_damaged_files_raise_data_error(tmp_path: Path) -> None:
     assert str(truncated) in str(err.value)
 
 
-def test_save_into_a_missing_folder_is_a_data_error(tmp_path: Path) -> None:
+def test_save_creates_its_folder_and_an_impossible_path_is_one_clear_error(tmp_path: Path) -> None:
     dataset = SkeletonDataset("nothing", ("a",), ())
-    with pytest.raises(DataError, match="cannot write"):
-        save_dataset(dataset, tmp_path / "no" / "such" / "dir" / "x.dvta.safetensors")
+    # Like every output (dvta_live.outputs): missing folders are created, the file appears whole or not at all.
+    saved = save_dataset(dataset, tmp_path / "no" / "such" / "dir" / "x.dvta.safetensors")
+    assert len(read_path(saved)) == 0
+    (tmp_path / "file").write_text("not a folder")
+    with pytest.raises(UserError, match="cannot write") as err:
+        save_dataset(dataset, tmp_path / "file" / "x.dvta.safetensors")
+    assert str(tmp_path / "file" / "x.dvta.safetensors") in str(err.value)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file", "no"]

@@ -317,9 +317,10 @@ def save_backbone(path: str | Path, model: nn.Module, recipe: str | Recipe | Map
                         source=source, extra=dict(extra or {}))
     info.validate(path)
     tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    save_file(tensors, str(path), metadata={METADATA_KEY: info.to_json()})
+    from dvta_live.outputs import atomic_path
+
+    with atomic_path(path) as tmp:  # readers never see half a checkpoint
+        save_file(tensors, str(tmp), metadata={METADATA_KEY: info.to_json()})
     return info
 
 

@@ -40,6 +40,9 @@ def _backbone_path(out: Path, src: Path) -> Path:
     """--out may name the file or a folder to put ``<source stem>.safetensors`` in."""
     if out.suffix == ".safetensors":
         return out
+    if out.suffix and not out.is_dir():  # -o net.pt would otherwise become a folder called net.pt
+        raise UserError("--out must be a .safetensors file (the format dvta reads back) or a folder", out,
+                        f"e.g. --out {out.with_suffix('.safetensors')}")
     return out / f"{src.stem}.safetensors"
 
 
@@ -60,8 +63,9 @@ def import_command(
       dvta backbone import ntu_ShiftGCN_joint_xsub.pt -o models/shiftgcn-ntu60.safetensors
     """
     from dvta_live.backbone.checkpoint import import_checkpoint
+    from dvta_live.outputs import SAFETENSORS_SUFFIXES, check_output
 
-    dst = _backbone_path(out, src)
+    dst = check_output(_backbone_path(out, src), inputs=[src], suffixes=SAFETENSORS_SUFFIXES)
     with err_console.status(f"importing {src}"):
         info = import_checkpoint(src, dst, recipe)
     console.print(f"[green]wrote[/] {escape(str(dst))}: {info.architecture}, {info.num_class} classes, "
@@ -147,6 +151,16 @@ def predict_command(
         console.print(table)
 
 
+def _rank() -> int:
+    """This process's rank under torchrun (0 when launched alone)."""
+    import os
+
+    return int(os.environ.get("RANK", "0"))
+
+
+RUN_FILES = ("backbone.safetensors", "last.pt", "history.json")  # what a train-backbone run folder holds
+
+
 def train_backbone_command(
     data: Annotated[list[Path], typer.Argument(help="Skeleton dataset files/folders (any supported format).")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Run folder: backbone.safetensors, last.pt, log.")],
@@ -182,12 +196,14 @@ def train_backbone_command(
 
     from dvta_live.backbone.checkpoint import DEFAULT_RECIPES, build_backbone, save_backbone
     from dvta_live.backbone.train import RecipeDataset, TrainConfig, seed_everything, train_classifier
+    from dvta_live.outputs import check_output, write_text_atomic
     from dvta_live.skeleton.readers import read_path, read_paths
     from dvta_live.skeleton.recipe import get_recipe
     from dvta_live.skeleton.splits import parse_ids, seen_classes
 
     if arch not in DEFAULT_RECIPES:
         raise UserError(f"unknown --arch {arch!r}", fix=f"choose one of {', '.join(DEFAULT_RECIPES)}")
+    check_output(out, inputs=data, folder=True, files=RUN_FILES)  # before reading data and training
     with err_console.status("reading data"):
         dataset = read_path(data[0]) if len(data) == 1 else read_paths(data)
     if split is not None:
@@ -220,10 +236,10 @@ def train_backbone_command(
     names = [dataset.class_names[c] for c in seen_ids]
     train_set = RecipeDataset(train, [remap[s.label] for s in train], recipe_obj, config.augment, seed)
     val_set = RecipeDataset(val, [remap[s.label] for s in val], recipe_obj, augment=False)
-    console.print(f"{dataset.name}: {len(seen_ids)} seen classes, {len(train)} training and {len(val)} "
-                  f"validation sequences; {arch}, recipe {recipe_obj.name} (window {recipe_obj.window})")
-    out.mkdir(parents=True, exist_ok=True)
-    best_path = out / "backbone.safetensors"
+    if _rank() == 0:
+        console.print(f"{dataset.name}: {len(seen_ids)} seen classes, {len(train)} training and {len(val)} "
+                      f"validation sequences; {arch}, recipe {recipe_obj.name} (window {recipe_obj.window})")
+    best_path = out / RUN_FILES[0]
     extra = {"dataset": dataset.name, "seen_class_ids": seen_ids, "val_subjects": sorted(held_out),
              "train_config": asdict(config)}
 
@@ -245,7 +261,9 @@ def train_backbone_command(
 
         result = train_classifier(model, train_set, val_set, config, out, save_best, resume=resume,
                                   on_epoch=on_epoch, on_step=on_step)
-    (out / "history.json").write_text(json.dumps(result.history, indent=1))
+    if result.rank != 0:
+        return  # rank 0 writes the record; another rank's history is empty and would replace it
+    write_text_atomic(out / RUN_FILES[2], json.dumps(result.history, indent=1))
     best = (f"best validation accuracy {result.best_val_accuracy:.1%} at epoch {result.best_epoch + 1}"
             if val else "no validation subjects: the last epoch was kept")
     console.print(f"[green]saved[/] {escape(str(best_path))}: {best}")
@@ -278,12 +296,13 @@ def extract_features_command(
       dvta extract-features -b backbone.safetensors ntu60.dvta.safetensors --unseen 10,11,19,26,56 --test-subjects 2,4,5 -o feats/ntu60-55
     """
     from dvta_live.backbone.checkpoint import load_backbone
-    from dvta_live.dvta.features import save_features
+    from dvta_live.dvta.features import check_features_out, save_features
     from dvta_live.skeleton.readers import read_path, read_paths
     from dvta_live.skeleton.splits import parse_classes, parse_ids
 
     if sum((unseen is not None, split is not None, all_seen)) != 1:
         raise UserError("give exactly one of --unseen, --split or --all-seen")
+    check_features_out(out, [backbone, *data])
     model, info = load_backbone(backbone)
     with err_console.status("reading data"):
         dataset = read_path(data[0]) if len(data) == 1 else read_paths(data)

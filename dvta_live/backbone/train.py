@@ -54,6 +54,7 @@ class TrainResult:
     best_val_accuracy: float
     best_epoch: int
     history: list[dict] = field(default_factory=list)
+    rank: int = 0  # under torchrun only rank 0 holds the history and writes or prints anything
 
 
 def seed_everything(seed: int) -> None:
@@ -245,4 +246,5 @@ def train_classifier(
                 on_epoch(row)
     if world > 1:
         torch.distributed.barrier()
+    result.rank = rank
     return result

@@ -145,6 +145,8 @@ def train_head_command(
     from dvta_live.dvta.train import TrainConfig, save_head
 
     feats = load_features(features)
+    path = out if out is not None else feats.folder / "dvta-head.safetensors"
+    _check_head_out(path, feats, labels, class_names)  # before minutes of training
     sp = get_split(split) if split else _folder_split(feats.metadata)
     ds = dataset or (sp.dataset if sp else None) or feats.metadata.get("dataset")
     texts = _texts(labels, class_names, text_model, ds)
@@ -155,7 +157,6 @@ def train_head_command(
                          val_seen_fraction=val_fraction, retrain=retrain, device=device,
                          select_after_warmup=select_after_warmup)
     result = _train_with_progress(feats, texts, sp, config, ds, quiet=as_json)
-    path = out if out is not None else feats.folder / "dvta-head.safetensors"
     head_path, side = save_head(path, result.head, result.metadata, half=half)
     meta = result.metadata
     if as_json:
@@ -164,6 +165,16 @@ def train_head_command(
                                        "selection": meta["selection"], "metrics": meta["metrics"]}))
         return
     _print_training(meta, head_path, side)
+
+
+def _check_head_out(path: Path, feats: Any, labels: str | None, class_names: str | None) -> None:
+    from dvta_live.dvta.train import sidecar_path
+    from dvta_live.outputs import SAFETENSORS_SUFFIXES, check_output
+
+    inputs = [feats.folder / name for name in feats.files.values()]
+    inputs += [Path(x) for x in (labels, class_names) if x and Path(x).suffix]  # bundled names are no files
+    check_output(path, inputs=inputs, suffixes=SAFETENSORS_SUFFIXES)
+    check_output(sidecar_path(path), inputs=inputs, suffixes=(".json",))
 
 
 def _train_with_progress(feats: Any, texts: Any, sp: Any, config: Any, ds: str | None, quiet: bool) -> Any:
@@ -226,8 +237,9 @@ def _print_training(meta: dict[str, Any], head_path: Path, side: Path) -> None:
 def evaluate_command(
     head: Annotated[Path, typer.Argument(help="Head file written by `dvta train-head` (.safetensors).",
                                          show_default=False)],
-    features: Annotated[Path, typer.Argument(help="Features folder (ztest.npy, z_label.npy, optional "
-                                             "gtest.npy, g_label.npy).", show_default=False)],
+    features: Annotated[Path, typer.Argument(help="Features folder: train.npy, train_label.npy (their "
+                                             "classes are the seen ones), ztest.npy, z_label.npy; optional "
+                                             "gtest.npy, g_label.npy.", show_default=False)],
     labels: LabelsOpt = None,
     class_names: NamesOpt = None,
     text_model: ModelOpt = None,
@@ -262,6 +274,12 @@ def evaluate_command(
 
     model, meta = load_head(head, resolve_device(device))
     feats = load_features(features)
+    if not no_confusion:
+        from dvta_live.outputs import check_output
+
+        check_output(confusion if confusion is not None else head.with_suffix(".confusion.png"),
+                     inputs=[head, *(features / name for name in feats.files.values())], suffixes=(".png",),
+                     option="--confusion")
     if labels or class_names:
         texts = _texts(labels, class_names, text_model, None)
     else:

@@ -203,8 +203,9 @@ def save_confusion_png(matrix: np.ndarray, names: Sequence[str], path: str | Pat
     except ImportError:
         raise UserError("matplotlib is not installed, so no confusion-matrix PNG can be drawn",
                         fix="pip install matplotlib, or pass --no-confusion") from None
+    from dvta_live.outputs import atomic_path
+
     out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
     k = len(names)
     rows = matrix.sum(axis=1, keepdims=True)
     norm = np.divide(matrix, np.maximum(rows, 1), dtype=np.float64)
@@ -226,7 +227,8 @@ def save_confusion_png(matrix: np.ndarray, names: Sequence[str], path: str | Pat
         ax.set_ylabel("true")
         ax.set_title(title)
         fig.tight_layout()
-        fig.savefig(out, dpi=100)
+        with atomic_path(out) as tmp:
+            fig.savefig(tmp, dpi=100, format="png")
     finally:
         plt.close(fig)
     return out

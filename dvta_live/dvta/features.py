@@ -26,7 +26,7 @@ metadata, and its ``dataset`` / ``split`` keys serve as defaults for training.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -220,24 +220,49 @@ def load_features(folder: str | Path) -> FeatureSet:
                       None if gtest is None else gtest[0], None if gtest is None else gtest[1], meta, files)
 
 
+FEATURE_FILES = (*TRAIN, *ZTEST, *GTEST, META_FILES[0])  # what save_features writes
+
+
+def check_features_out(folder: str | Path, inputs: Sequence[str | Path | None] = ()) -> Path:
+    """Refuse a features folder to write before any work: not over an input, writable (outputs.py)."""
+    from dvta_live.outputs import check_output
+
+    expanded: list[str | Path | None] = []
+    for item in inputs:  # a features folder given as an input stands for the files in it
+        if item is not None and Path(item).is_dir():
+            expanded += [Path(item) / name for name in (*FEATURE_FILES, *ZTEST_ALT, *META_FILES[1:])]
+        else:
+            expanded.append(item)
+    return check_output(folder, inputs=expanded, folder=True, files=FEATURE_FILES)
+
+
 def save_features(folder: str | Path, train: np.ndarray, train_labels: np.ndarray, ztest: np.ndarray,
                   z_labels: np.ndarray, gtest: np.ndarray | None = None, g_labels: np.ndarray | None = None,
                   metadata: Mapping[str, Any] | None = None) -> Path:
-    """Write a features folder in the layout ``load_features`` reads; returns the folder."""
+    """Write a features folder in the layout ``load_features`` reads; returns the folder.
+
+    Each file is written atomically; a gtest pair left from an earlier extraction is removed when this
+    one has none, so the folder never mixes two extractions."""
+    from dvta_live.outputs import atomic_path, write_text_atomic
+
     root = Path(folder)
-    root.mkdir(parents=True, exist_ok=True)
     arrays = {TRAIN: (train, train_labels), ZTEST: (ztest, z_labels)}
     if gtest is not None and g_labels is not None:
         arrays[GTEST] = (gtest, g_labels)
     for (feat_name, label_name), (x, y) in arrays.items():
-        np.save(root / feat_name, np.asarray(x, dtype=np.float32))
-        np.save(root / label_name, np.asarray(y, dtype=np.int64))
+        for name, value in ((feat_name, np.asarray(x, dtype=np.float32)),
+                            (label_name, np.asarray(y, dtype=np.int64))):
+            with atomic_path(root / name) as tmp:
+                np.save(tmp, value)
+    if GTEST not in arrays:
+        for name in GTEST:
+            (root / name).unlink(missing_ok=True)
     if metadata is not None:
-        (root / META_FILES[0]).write_text(json.dumps(dict(metadata), indent=2) + "\n", encoding="utf-8")
+        write_text_atomic(root / META_FILES[0], json.dumps(dict(metadata), indent=2) + "\n")
     return root
 
 
-__all__ = ["FEATURE_DIM", "FeatureSet", "load_features", "save_features"]
+__all__ = ["FEATURE_DIM", "FEATURE_FILES", "FeatureSet", "check_features_out", "load_features", "save_features"]
 
 
 # ------------------------------------------------------------------------------------------ class texts

@@ -62,13 +62,14 @@ def _source_samples(folder: Path) -> tuple[np.ndarray, np.ndarray, dict[str, Any
 def merge_features(sources: Sequence[str | Path], labels: str | Path, out: str | Path,
                    unseen: str | None = None) -> MergeResult:
     """Write one features folder from ``sources`` with class ids of the ``labels`` file (see module doc)."""
-    from dvta_live.dvta.features import save_features
+    from dvta_live.dvta.features import check_features_out, save_features
     from dvta_live.labels import load_labels
     from dvta_live.skeleton.splits import parse_classes
 
     if not sources:
         raise UserError("no features folders to merge", fix="give one or more folders")
     labels_path = _labels_path(labels)
+    check_features_out(out, [*sources, labels_path])
     merged = load_labels(labels_path)
     names = tuple(merged.names)
     unseen_ids = tuple(parse_classes(unseen, names)) if unseen else ()

@@ -478,18 +478,20 @@ def save_head(path: str | Path, head: DVTAHead, metadata: dict[str, Any],
     """
     from safetensors.torch import save_file
 
+    from dvta_live.outputs import atomic_path, write_text_atomic
+
     p = Path(path)
     if p.suffix != ".safetensors":
         raise UserError("the head file must end in .safetensors", p, "e.g. --out my-head.safetensors")
-    p.parent.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu().contiguous() for k, v in head.state_dict().items()}
     if half:
         state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
     metadata = {**metadata, "storage_dtype": "float16" if half else "float32"}
     text = json.dumps(metadata, indent=1, default=_json_default)
-    save_file(state, str(p), metadata={META_KEY: text})
+    with atomic_path(p) as tmp:
+        save_file(state, str(tmp), metadata={META_KEY: text})
     side = sidecar_path(p)
-    side.write_text(text + "\n", encoding="utf-8")
+    write_text_atomic(side, text + "\n")
     return p, side
 
 
@@ -532,6 +534,10 @@ def load_head(path: str | Path, device: str | torch.device = "cpu") -> tuple[DVT
         raise UserError(f"head metadata is not valid JSON ({exc})", p) from None
     if meta.get("format") != HEAD_FORMAT:
         raise UserError("is not a DVTA head file", p, "give a head written by dvta train-head")
+    bad = sorted(k for k, v in state.items() if v.is_floating_point() and not bool(torch.isfinite(v).all()))
+    if bad:  # a NaN weight would score every window NaN (and print invalid JSON), silently
+        raise UserError(f"weights {', '.join(bad[:3])}{' ...' if len(bad) > 3 else ''} hold NaN or infinite "
+                        "values", p, "retrain the head (a lower --lr usually avoids a diverging run)")
     h = meta["head"]
     head = DVTAHead(text_dim=int(h["text_dim"]), skeleton_dim=int(h.get("skeleton_dim", 256)),
                     temperature=float(h.get("temperature_init", 0.1)),

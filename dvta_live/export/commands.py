@@ -111,6 +111,7 @@ def export_command(
     with err_console.status(f"loading {model_path}"):
         recognizer, info = load_recognizer(model_path)
     paths = ExportPaths.from_out(out) if out is not None else default_export_paths(info)
+    _check_export_out(paths, info, split, fmt == "engine", timing_cache)
     with err_console.status("exporting ONNX graphs"):
         result = export_onnx((recognizer, info), paths.folder / f"{paths.stem}.onnx", split=split, opset=opset)
     written: dict[str, Path] = dict(result.files)
@@ -133,6 +134,21 @@ def export_command(
     console.print(table)
     if check:
         _run_check(model_path, paths, check_data, check_samples, check_classes, fmt == "engine")
+
+
+def _check_export_out(paths: Any, info: Any, split: bool, engine: bool, timing_cache: Path | None) -> None:
+    """Every file the export writes: not one of the model's files, writable; before minutes of export."""
+    from dvta_live.dvta.train import sidecar_path
+    from dvta_live.outputs import check_output
+
+    names = [paths.recognizer, paths.text, paths.window, paths.metadata]
+    names += [paths.backbone, paths.head] if split else []
+    names += [paths.engine, timing_cache or paths.timing_cache] if engine else []
+    check_output(paths.folder, folder=True, files=[p.name for p in names],
+                 inputs=[info.backbone_path, info.head_path, sidecar_path(info.head_path)])
+    for extra in names:
+        if extra.parent != paths.folder:
+            check_output(extra, inputs=[info.backbone_path, info.head_path])
 
 
 def _run_check(model_path: Path, paths: Any, data: list[Path] | None, samples: int, classes: int,

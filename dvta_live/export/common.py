@@ -51,7 +51,13 @@ def cache_root() -> Path:
     """``$DVTA_CACHE`` or ``$XDG_CACHE_HOME/dvta-live`` (``~/.cache/dvta-live``)."""
     if os.environ.get("DVTA_CACHE"):
         return Path(os.environ["DVTA_CACHE"])
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "dvta-live"
+    if os.environ.get("XDG_CACHE_HOME"):
+        return Path(os.environ["XDG_CACHE_HOME"]) / "dvta-live"
+    try:
+        home = Path.home()
+    except (RuntimeError, KeyError):  # HOME unset and no passwd entry: callers fall back to a temp folder
+        home = Path("/nonexistent-home")
+    return home / ".cache" / "dvta-live"
 
 
 def onnx_cache_dir(model_hash: str) -> Path:

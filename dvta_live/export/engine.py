@@ -23,6 +23,7 @@ from typing import Any
 
 from dvta_live.errors import UserError
 from dvta_live.export.common import TEXT_SIDE_NAMES
+from dvta_live.outputs import write_bytes_atomic
 
 ENGINE_MAGIC = b"DVTAENG1"
 ENGINE_HEADER_VERSION = 1
@@ -247,8 +248,7 @@ def export_engine(onnx_path: str | Path, out: str | Path, *, metadata: dict[str,
         raise UserError("TensorRT could not build an engine from this graph (see its log above)", onnx_path,
                         "try a smaller --max-batch / --max-classes or --workspace larger")
     if cache_path is not None:  # keep what this build timed, for the next one
-        cache_path.parent.mkdir(parents=True, exist_ok=True)
-        cache_path.write_bytes(bytes(memoryview(config.get_timing_cache().serialize())))
+        write_bytes_atomic(cache_path, bytes(memoryview(config.get_timing_cache().serialize())))
 
     header = {"model_sha256": metadata["model_sha256"], "tensorrt": trt.__version__, "gpu": gpu,
               "compute_capability": list(capability), "precision": "fp16" if use_fp16 else "fp32",
@@ -256,8 +256,7 @@ def export_engine(onnx_path: str | Path, out: str | Path, *, metadata: dict[str,
               "window": window, "text_dim": text_dim, "feature_dim": metadata.get("feature_dim"),
               "architecture": metadata.get("architecture"), "recipe": metadata.get("recipe"),
               "text_model": metadata.get("text_model"), "profile": profile.to_dict()}
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_bytes(pack_engine(header, bytes(memoryview(serialized))))
+    write_bytes_atomic(out, pack_engine(header, bytes(memoryview(serialized))))
     return out
 
 

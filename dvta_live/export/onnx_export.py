@@ -28,6 +28,7 @@ from dvta_live.export.common import (
     export_metadata,
     model_sha256,
 )
+from dvta_live.outputs import atomic_path, write_text_atomic
 from dvta_live.recognizer import Recognizer, RecognizerInfo, load_recognizer
 
 # Each graph: (input names, output names, dynamic axes). The side tensors' C axis is 1 for keys [3, C, D].
@@ -131,8 +132,8 @@ def _export_graph(name: str, model: Recognizer, info: RecognizerInfo, path: Path
     onnx.helper.set_model_props(proto, props)
     proto.producer_name, proto.doc_string = "dvta-live", f"dvta-live {name} graph of {info.path}"
     onnx.checker.check_model(proto)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    onnx.save(proto, str(path))
+    with atomic_path(path) as tmp:  # a killed export never leaves a truncated graph in the cache
+        onnx.save(proto, str(tmp))
     return {"file": path.name, **{k: v for k, v in graph_info.items() if k != "graph"}}
 
 
@@ -164,7 +165,7 @@ def export_onnx(model: str | Path | tuple[Recognizer, RecognizerInfo], out: str 
     files = {name: getattr(paths, name) for name in names}
     graphs = {name: _export_graph(name, recognizer, info, files[name], metadata, opset) for name in names}
     metadata = {**metadata, "graphs": graphs}
-    paths.metadata.write_text(json.dumps(metadata, indent=1))
+    write_text_atomic(paths.metadata, json.dumps(metadata, indent=1))
     return OnnxExport(paths, files, metadata)
 
 

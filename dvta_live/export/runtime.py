@@ -121,13 +121,21 @@ def _shape_spec(shapes: dict[str, tuple[int, ...]]) -> str:
 
 
 def find_onnx_export(info: RecognizerInfo, model_hash: str, onnx: str | Path | None = None,
-                     model: Any = None) -> Any:
+                     model: Any = None, notes: list[str] | None = None) -> Any:
     """ExportPaths of this model's text + window graphs: ``onnx`` if given (refused when it is another
-    model's), else beside the model, else the cache (exported there on first use)."""
-    import warnings
+    model's), else beside the model, else the cache (exported there on first use).
+
+    A cache entry that does not load (a truncated file) is rebuilt; an unwritable cache folder falls back
+    to a temporary one. Both are said in ``notes`` (shown by ``describe()``)."""
+    import atexit
+    import shutil
+    import tempfile
 
     from dvta_live.export.common import ExportPaths, default_export_paths, onnx_cache_dir
     from dvta_live.export.onnx_export import export_onnx, onnx_metadata
+    from dvta_live.outputs import check_folder_writable
+
+    notes = notes if notes is not None else []
 
     def matches(paths: ExportPaths, explicit: bool) -> bool:
         if not (paths.window.is_file() and paths.text.is_file()):
@@ -136,14 +144,20 @@ def find_onnx_export(info: RecognizerInfo, model_hash: str, onnx: str | Path | N
                                 "export them with dvta export --model MODEL --out " + str(paths.folder))
             return False
         for file in (paths.window, paths.text):
-            found = onnx_metadata(file).get("model_sha256")
+            try:
+                found = onnx_metadata(file).get("model_sha256")
+            except UserError as exc:
+                if explicit:
+                    raise
+                notes.append(f"{file} did not load ({exc}); exported again")
+                return False
             if found != model_hash:
                 if explicit:
                     raise UserError(f"was exported from another model (model hash {str(found)[:12]}, this "
                                     f"model is {model_hash[:12]})", file,
                                     "export this model again: dvta export --model MODEL")
-                warnings.warn(f"{file} is stale (exported from another version of the model); using a fresh "
-                              "export in the cache instead", stacklevel=3)
+                notes.append(f"{file} is stale (exported from another version of the model); using a "
+                             "fresh export in the cache instead")
                 return False
         return True
 
@@ -155,8 +169,16 @@ def find_onnx_export(info: RecognizerInfo, model_hash: str, onnx: str | Path | N
     if matches(beside, explicit=False):
         return beside
     cached = ExportPaths(onnx_cache_dir(model_hash))
-    if not matches(cached, explicit=False):
-        export_onnx((model, info) if model is not None else info.path, cached.folder, whole=False)
+    if matches(cached, explicit=False):
+        return cached
+    try:
+        check_folder_writable(cached.folder)
+    except UserError as exc:
+        cached = ExportPaths(Path(tempfile.mkdtemp(prefix="dvta-onnx-")))
+        atexit.register(shutil.rmtree, cached.folder, ignore_errors=True)  # a one-run cache
+        notes.append(f"the ONNX cache is not writable ({exc}); using {cached.folder} for this run "
+                     "(set DVTA_CACHE to a writable folder to keep it)")
+    export_onnx((model, info) if model is not None else info.path, cached.folder, whole=False)
     return cached
 
 
@@ -178,7 +200,8 @@ class OnnxRuntime(Runtime):
         self._ort = ort
         model, self.info = load_recognizer(model_path)  # validates the pair; exported on first use
         self.model_hash = model_sha256(self.info)
-        self.paths = find_onnx_export(self.info, self.model_hash, onnx, model)
+        self.notes: list[str] = []
+        self.paths = find_onnx_export(self.info, self.model_hash, onnx, model, self.notes)
         del model
         available = set(ort.get_available_providers())
         wanted = [p for p in (providers or ORT_PROVIDERS) if p in available]
@@ -247,8 +270,9 @@ class OnnxRuntime(Runtime):
 
     def describe(self) -> str:
         threads = f", {self.threads} thread{'s' if self.threads != 1 else ''}" if self.threads else ""
+        notes = "".join(f"; note: {n}" for n in self.notes)
         return (f"{self.name} (onnxruntime {self._ort.__version__}, {self.provider}{threads}; "
-                f"{self.paths.window})")
+                f"{self.paths.window}{notes})")
 
 
 # ------------------------------------------------------------------------------------------ TensorRT

@@ -34,6 +34,12 @@ def default_cache_root() -> Path:
     env = os.environ.get("DVTA_CACHE_DIR")
     if env:
         return Path(env).expanduser() / "text"
+    try:
+        Path.home()
+    except (RuntimeError, KeyError):  # HOME unset and no passwd entry: a per-user temp folder instead
+        import tempfile
+
+        return Path(tempfile.gettempdir()) / f"dvta-{os.getuid() if hasattr(os, 'getuid') else 'user'}" / "text"
     if sys.platform == "win32":
         base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
     elif sys.platform == "darwin":

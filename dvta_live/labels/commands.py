@@ -101,8 +101,36 @@ def check(file: FileOpt = None) -> None:
         raise UserError(f"{len(problems)} problems (listed above); the first is on line {problems[0].line}",
                         path)
     labels = load_labels(path)
+    note = _text_model_note(labels.text_model, path)
     console.print(f"[green]ok[/] {escape(str(path))}: {len(labels)} actions, "
                   f"text model {escape(labels.text_model or 'all-MiniLM-L6-v2 (default)')}")
+    if note:
+        err_console.print(f"[yellow]note:[/] {escape(note)}", soft_wrap=True)
+
+
+def _text_model_note(spec: str | None, path: Path) -> str | None:
+    """A text_model that cannot work is an error; one this machine does not have yet is a note (checked
+    without the network: the packaged model, a folder, or the Hugging Face cache)."""
+    from dvta_live.labels.encoder import resolve_model
+
+    try:
+        ref = resolve_model(spec, base_dir=path.parent)
+    except UserError:  # a path-like name whose folder is not there
+        raise UserError(f"text_model {spec!r} is not a folder here", path, "give a folder that exists, a "
+                        "sentence-transformers model name, or delete the line for the packaged default") from None
+    if ref.kind != "hub":
+        return None
+    repo = ref.target if "/" in ref.target else f"sentence-transformers/{ref.target}"
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        cached = isinstance(try_to_load_from_cache(repo, "config.json"), str)
+    except Exception:  # noqa: BLE001 - no hub library or an odd name: say what is known
+        cached = False
+    if cached:
+        return None
+    return (f"text model {ref.target} is neither the packaged model nor a folder, and is not in the Hugging "
+            "Face cache: it will be downloaded at first use (needs internet), and fails if no such model exists")
 
 
 @app.command()
@@ -126,10 +154,11 @@ def encode(
       dvta labels encode -f my-labels.yaml --text-model ./models/my-sbert -o text.safetensors
     """
     from dvta_live.labels.encoder import get_encoder
+    from dvta_live.outputs import check_output
 
     path = _path(file)
-    if out is not None and out.suffix.lower() not in (".safetensors", ".npz"):
-        raise UserError("unknown output type", out, "use a .safetensors or .npz file name")
+    if out is not None:  # before the text model loads
+        check_output(out, inputs=[path], suffixes=(".safetensors", ".npz"))
     labels = load_labels(path)
     spec = text_model if text_model is not None else labels.text_model
     start = time.perf_counter()
@@ -155,6 +184,11 @@ def encode(
                   f"{texts - encoded} from the cache ({seconds:.2f} s)")
     if encoder.cache.warning:
         err_console.print(f"[yellow]warning:[/] {escape(encoder.cache.warning)}")
+    for text in encoder.truncated:
+        err_console.print(f"[yellow]warning:[/] {escape(str(path))}: a context is longer than the "
+                          f"{encoder.truncated_limit} tokens {escape(tensor.model)} reads; the rest is ignored "
+                          f"(shorten it or split it into several sentences): {escape(text[:60])}...",
+                          soft_wrap=True)
     if out is not None:
         console.print(f"wrote {escape(str(out))}")
 

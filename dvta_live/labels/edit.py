@@ -6,8 +6,9 @@ whole lines, with the new item rendered by ruamel.yaml (so quoting is right) in 
 indentation. A re-dump of the whole document would re-flow long lines and move comments that ruamel
 attaches to neighbouring nodes; a splice cannot. Unusual layouts (a flow-style `actions: [...]`, an empty
 list) fall back to a full ruamel.yaml round-trip dump, which still keeps comments.
-Every edit is re-validated before it is written, and written atomically (temp file + os.replace), so a
-live watcher sees the old file or the new one, never half of one.
+Every edit is re-validated before it is written, and written atomically (temp file + os.replace, keeping
+the file's mode), so a live watcher sees the old file or the new one, never half of one; a read-only
+file or folder is refused before the edit.
 """
 
 from __future__ import annotations
@@ -15,10 +16,7 @@ from __future__ import annotations
 import difflib
 import io
 import itertools
-import os
 import re
-import stat
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +31,7 @@ from dvta_live.errors import UserError
 from dvta_live.labels.bundled import bundled_labels_path, is_bundled
 from dvta_live.labels.loader import parse_labels
 from dvta_live.labels.schema import Action, Labels, name_key
+from dvta_live.outputs import YAML_SUFFIXES, check_output, write_text_atomic
 
 # Line breaks that YAML counts but str.split("\n") does not: with any of them, fall back to a full dump.
 _ODD_BREAKS = re.compile("\r(?!\n)|[\x85\u2028\u2029]")
@@ -62,26 +61,14 @@ def _read_for_edit(path: Path) -> str:
         raise UserError(f"not UTF-8 text (byte {exc.start})", path, "save the file as UTF-8") from None
 
 
+def _check_editable(path: Path) -> None:
+    """Before the edit: the file is replaced in place, so it is both the input and the output."""
+    check_output(path, suffixes=None, option="--file")
+
+
 def write_atomic(path: str | Path, text: str) -> None:
-    """Replace the file's contents all at once: a private temp file beside it, then os.replace."""
-    target = Path(os.path.realpath(path))  # through a symlink, so the link itself survives
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(text.encode("utf-8"))
-            fh.flush()
-            os.fsync(fh.fileno())
-        try:
-            os.chmod(tmp, stat.S_IMODE(target.stat().st_mode))  # keep the user's permissions
-        except FileNotFoundError:
-            pass
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    """Replace the file's contents all at once, keeping its mode and owner (see dvta_live.outputs)."""
+    write_text_atomic(path, text)
 
 
 def _clean(text: str) -> str:
@@ -196,6 +183,7 @@ def add_action(path: str | Path, name: str, context: Sequence[str],
     """Append an action to a labels file, keeping every other byte of the file as it was."""
     p = Path(path)
     text = _read_for_edit(p)
+    _check_editable(p)
     labels = parse_labels(text, p, allow_empty=True)
     name = _clean(name)
     context = [_clean(c) for c in context]
@@ -248,6 +236,7 @@ def remove_action(path: str | Path, name: str) -> EditResult:
     """Remove the action called `name` (or with that alias); comments above and below it stay."""
     p = Path(path)
     text = _read_for_edit(p)
+    _check_editable(p)
     labels = parse_labels(text, p, allow_empty=True)
     action = labels.find(name)
     if action is None:
@@ -295,7 +284,13 @@ def init_labels(dest: str | Path, source: str = "everyday", *, force: bool = Fal
         raise UserError("the folder does not exist", d.parent, "create it first")
     if not src.is_file():
         raise UserError("no such labels file", src, "name a bundled file (everyday, ntu120) or a .yaml file")
-    text = src.read_bytes().decode("utf-8")  # bytes: keep the source's line endings
+    check_output(d, inputs=[src], suffixes=YAML_SUFFIXES, option="DEST")
+    try:
+        text = src.read_bytes().decode("utf-8")  # bytes: keep the source's line endings
+    except UnicodeDecodeError as exc:
+        raise UserError(f"not UTF-8 text (byte {exc.start})", src, "save the file as UTF-8") from None
+    except OSError as exc:
+        raise UserError(f"cannot read: {exc.strerror}", src) from None
     parse_labels(text, src)
     write_atomic(d, text)
     return d

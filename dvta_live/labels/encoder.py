@@ -163,6 +163,8 @@ class TextEncoder:
         self.stats = EncodeStats()
         self._lock = threading.Lock()  # one encode at a time per encoder: the cache dict and stats stay sane
         self._dim: int | None = None
+        self.truncated: list[str] = []  # texts longer than the model reads (their end is ignored)
+        self.truncated_limit = 0
 
     @property
     def model_name(self) -> str:
@@ -197,6 +199,7 @@ class TextEncoder:
                     missing.append(t)
             if missing:
                 model = self.model
+                self._note_truncated(model, missing)
                 out = model.encode(missing, batch_size=BATCH_SIZE, convert_to_numpy=True,
                                    normalize_embeddings=True, show_progress_bar=False)
                 out = _unit(np.asarray(out, dtype=np.float32))
@@ -210,6 +213,21 @@ class TextEncoder:
             if not texts:
                 return np.zeros((0, self.dim), dtype=np.float32)
             return np.stack([found[t] for t in texts]).astype(np.float32, copy=False)
+
+    def _note_truncated(self, model: Any, texts: list[str]) -> None:
+        """The model reads at most max_seq_length tokens of a text and drops the rest without a word:
+        remember which texts lose their end, so commands can warn."""
+        limit, tokenizer = getattr(model, "max_seq_length", None), getattr(model, "tokenizer", None)
+        if not limit or tokenizer is None:
+            return
+        try:
+            counts = [len(ids) for ids in tokenizer(texts, add_special_tokens=True, verbose=False)["input_ids"]]
+        except Exception:  # noqa: BLE001 - a tokenizer without this call: nothing to warn about
+            return
+        for text, count in zip(texts, counts):
+            if count > limit and text not in self.truncated:
+                self.truncated.append(text)
+                self.truncated_limit = int(limit)
 
     def encode_labels(self, labels: Labels) -> TextTensor:
         """The [C, 2, D] text tensor: [:, 0] the name, [:, 1] the context (sentences mean-pooled, unit)."""

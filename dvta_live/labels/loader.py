@@ -74,9 +74,11 @@ def _kind(value: Any) -> str:
     return type(value).__name__
 
 
-def _syntax_problem(exc: MarkedYAMLError) -> Problem:
+def _syntax_problem(exc: MarkedYAMLError, text: str) -> Problem:
     mark = exc.problem_mark or exc.context_mark
     line = mark.line + 1 if mark is not None else 0
+    # An error at the end of the stream is marked just past the last newline: name the last real line.
+    line = min(line, max(1, len(text.splitlines())))
     problem = str(exc.problem or exc.context or "invalid YAML")
     fix = "check the indentation and quoting on that line"
     if "\\t" in problem or "\t" in problem:
@@ -136,9 +138,12 @@ def _parse(text: str, *, allow_empty: bool,
     try:
         doc = _yaml().load(text)
     except MarkedYAMLError as exc:
-        return None, [_syntax_problem(exc)]
+        return None, [_syntax_problem(exc, text)]
     except YAMLError as exc:  # unmarked errors are rare (e.g. bad encoding declarations)
         return None, [Problem(0, f"YAML error: {exc}")]
+    except RecursionError:  # thousands of nested brackets: the parser recurses once per level
+        return None, [Problem(0, "the YAML is nested too deeply to read",
+                              f"a labels file is a flat `actions:` list of items like {EXAMPLE_ACTION}")]
     problems: list[Problem] = []
     if doc is None:
         return None, [Problem(0, "the file is empty",

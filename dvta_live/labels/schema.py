@@ -96,18 +96,21 @@ class TextTensor:
 
     def save(self, path: str | Path) -> Path:
         """Write to .safetensors (names and model in the metadata) or .npz; returns the path."""
+        from dvta_live.outputs import atomic_path
+
         p = Path(path)
-        if p.suffix.lower() == ".safetensors":
-            import json
-
-            from safetensors.numpy import save_file
-
-            save_file({"embeddings": np.ascontiguousarray(self.embeddings)}, str(p),
-                      metadata={"names": json.dumps(list(self.names)), "model": self.model})
-        elif p.suffix.lower() == ".npz":
-            np.savez(p, embeddings=self.embeddings, names=np.array(self.names), model=np.array(self.model))
-        else:
+        if p.suffix.lower() not in (".safetensors", ".npz"):
             raise ValueError(f"{p}: use a .safetensors or .npz file name")
+        with atomic_path(p) as tmp:
+            if p.suffix.lower() == ".safetensors":
+                import json
+
+                from safetensors.numpy import save_file
+
+                save_file({"embeddings": np.ascontiguousarray(self.embeddings)}, str(tmp),
+                          metadata={"names": json.dumps(list(self.names)), "model": self.model})
+            else:
+                np.savez(tmp, embeddings=self.embeddings, names=np.array(self.names), model=np.array(self.model))
         return p
 
     @classmethod

@@ -57,13 +57,14 @@ class LabelsWatcher:
 
     def __init__(self, path: str | Path, *, text_model: str | None = None,
                  cache_dir: str | Path | None = None, device: str | None = None,
-                 expected_dim: int | None = None, min_interval: float = 0.2,
+                 expected_dim: int | None = None, expected_model: str | None = None, min_interval: float = 0.2,
                  on_change: Callable[[LabelsState], None] | None = None) -> None:
         self.path = Path(path)
         self.text_model = text_model  # overrides the file's text_model when given
         self.cache_dir = cache_dir
         self.device = device
         self.expected_dim = expected_dim  # the DVTA head's text size: a model giving another size is refused
+        self.expected_model = expected_model  # the text model the head was trained with, for the message
         self.min_interval = min_interval
         self.on_change = on_change
         self._lock = threading.Lock()  # one reload at a time (background thread + explicit polls)
@@ -118,9 +119,12 @@ class LabelsWatcher:
     def _encode(self, labels: Labels) -> TextTensor:
         tensor = self._encoder(labels).encode_labels(labels)
         if self.expected_dim is not None and tensor.dim != self.expected_dim:
-            raise UserError(f"text model {tensor.model} gives {tensor.dim}-d embeddings; the model expects "
-                            f"{self.expected_dim}", self.path,
-                            "use the text model the DVTA head was trained with")
+            # The head decides the size; the labels file only picks the text model, so say which one fits.
+            trained = f"`text_model: {self.expected_model}`" if self.expected_model else "its text_model"
+            raise UserError(f"the recognition model's head takes {self.expected_dim}-d text embeddings and was "
+                            f"trained with {self.expected_model or 'another text model'}; this labels file's "
+                            f"text model {tensor.model} gives {tensor.dim}-d", self.path,
+                            f"set {trained} in the labels file, or run a model trained with {tensor.model}")
         return tensor
 
     def poll(self, force: bool = False) -> bool:
@@ -165,6 +169,9 @@ class LabelsWatcher:
                 tensor = self._encode(labels)
             except UserError as exc:
                 self._set_error(str(exc))
+                return False
+            except Exception as exc:  # noqa: BLE001 - whatever an edit breaks, the run keeps its last good labels
+                self._set_error(f"{self.path}: could not load the edit ({type(exc).__name__}: {str(exc)[:160]})")
                 return False
             old = self._state
             if _same(tensor, old.text):

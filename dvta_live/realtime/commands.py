@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 
 from dvta_live.console import console, err_console
 from dvta_live.errors import UserError
+
+if TYPE_CHECKING:
+    from dvta_live.labels.watcher import LabelsState
 
 model_app = typer.Typer(help="Recogniser models: a folder with a backbone and a DVTA head.",
                         no_args_is_help=True)
@@ -26,6 +30,59 @@ def bundled_demo_source() -> Path:
         raise UserError("no --source given and this installation has no bundled demo input", folder,
                         "pass --source 0 (webcam), a video file, or a skeleton file")
     return found[0]
+
+
+INTERRUPTED = "stopped by the user (Ctrl-C)"
+
+
+def _check_options(*, window: float, stride: float, threshold: float, smoothing: float, loop: int) -> None:
+    """Each bad number named by its option, before anything loads."""
+    checks = (("--window", window > 0, "seconds > 0, e.g. --window 3"),
+              ("--stride", stride > 0, "seconds > 0, e.g. --stride 0.5"),
+              ("--threshold", 0 <= threshold <= 1, "a probability from 0 to 1, e.g. --threshold 0.25"),
+              ("--smoothing", 0 < smoothing <= 1, "above 0 and at most 1; 1 = no smoothing"),
+              ("--loop", loop >= 0, "a number of plays, or 0 to play forever"))
+    for option, ok, fix in checks:
+        if not ok:
+            value = {"--window": window, "--stride": stride, "--threshold": threshold,
+                     "--smoothing": smoothing, "--loop": loop}[option]
+            raise UserError(f"{option} {value:g} is out of range", fix=fix)
+
+
+def _source_file(spec: str) -> Path | None:
+    """The file a --source names (FILE#N picks a sequence of FILE), or None for a camera or URL."""
+    for candidate in (spec, spec.rsplit("#", 1)[0]):
+        if Path(candidate).exists():
+            return Path(candidate)
+    return None
+
+
+def _model_files(model: Path) -> list[Path]:
+    from dvta_live.dvta.train import sidecar_path
+    from dvta_live.recognizer import BACKBONE_FILE, HEAD_FILE
+
+    if model.is_dir():
+        return [model / BACKBONE_FILE, model / HEAD_FILE, sidecar_path(model / HEAD_FILE)]
+    return [model, sidecar_path(model)]
+
+
+def _labels_event(state: LabelsState) -> dict[str, object]:
+    """A JSONL record each time the labels change or an edit is rejected (then the last good ones stay)."""
+    if state.error:
+        return {"event": "labels", "status": "rejected", "error": state.error, "actions": len(state.labels)}
+    return {"event": "labels", "status": "loaded", "actions": len(state.labels),
+            "names": list(state.labels.names)}
+
+
+def _check_run_outputs(jsonl: Path | None, save: Path | None, inputs: list[Path | None]) -> None:
+    """--jsonl and --save may not overwrite the source, the labels or the model; checked before loading."""
+    from dvta_live.outputs import JSONL_SUFFIXES, VIDEO_SUFFIXES, check_output
+
+    if jsonl is not None and str(jsonl) != "-":
+        check_output(jsonl, inputs=inputs, suffixes=JSONL_SUFFIXES, option="--jsonl", kind="JSON-lines file:")
+    if save is not None:
+        check_output(save, inputs=[*inputs, jsonl], suffixes=VIDEO_SUFFIXES, option="--save",
+                     kind="video file:")
 
 
 def run_command(
@@ -80,77 +137,98 @@ def run_command(
     from dvta_live.labels.watcher import LabelsWatcher
     from dvta_live.realtime.display import JsonlWriter, LiveView, VideoSaver, Window, print_summary
     from dvta_live.realtime.live import FrameResult, LiveConfig, Prediction, Stats, recognize
-    from dvta_live.realtime.sources import LoopedSource, open_source
+    from dvta_live.realtime.sources import LoopedSource, check_source, open_source
     from dvta_live.recognizer import default_model
 
-    try:
-        config = LiveConfig(window_s=window, stride_s=stride, threshold=threshold, smoothing=smoothing,
-                            top_k=top, min_span_s=min(1.0, window))
-    except ValueError as exc:
-        raise UserError(str(exc), fix="check --window, --stride, --threshold and --smoothing") from None
+    _check_options(window=window, stride=stride, threshold=threshold, smoothing=smoothing, loop=loop)
+    config = LiveConfig(window_s=window, stride_s=stride, threshold=threshold, smoothing=smoothing,
+                        top_k=top, min_span_s=min(1.0, window))
     viewer = Window() if show else None  # refuse --show before any heavy loading
     spec = source if source is not None else str(bundled_demo_source())
+    kind = check_source(spec)  # a missing file or a still image: said before the model loads
     labels_path = labels if labels is not None else bundled_labels_path()
+    model_path = default_model(model)
+    _check_run_outputs(jsonl, save, [_source_file(spec), labels_path, *_model_files(model_path)])
+    # with --jsonl - stdout carries the events only: the view and the summary go to stderr
+    out_console = err_console if jsonl is not None and str(jsonl) == "-" else console
     with err_console.status("loading the model and the labels"):
-        rt = open_runtime(default_model(model), runtime, threads=threads)
-        watcher = LabelsWatcher(labels_path, expected_dim=rt.info.text_dim)
-    if loop == 1:
-        src = open_source(spec, realtime, mirrored=mirrored)
-    else:
-        src = LoopedSource(lambda: open_source(spec, realtime, mirrored=mirrored), None if loop == 0 else loop)
-    pose = None
-    if src.info.kind != "skeleton":
-        from dvta_live.realtime.pose import PoseEstimator
+        rt = open_runtime(model_path, runtime, threads=threads)
+        watcher = LabelsWatcher(labels_path, expected_dim=rt.info.text_dim,
+                                expected_model=rt.info.text_model or None)
+    # MediaPipe, LiteRT and FFmpeg log ~100 lines to fd 2 on a video run: keep them off the terminal
+    logs = contextlib.ExitStack()
+    if kind != "skeleton":
+        from dvta_live.realtime.quiet import native_logs_filtered
 
-        pose = PoseEstimator(pose_model, mirrored=src.mirrored, num_people=people)
-    err_console.print(f"[bold]{escape(src.info.name)}[/]: {src.info.kind}, {src.info.fps:.1f} fps"
-                      f"{', mirrored' if src.mirrored else ''}; runtime {escape(rt.describe())}; "
-                      f"{escape(watcher.status)}")
-    writer = JsonlWriter(jsonl) if jsonl is not None else None
-    saver = VideoSaver(save, src.info.fps) if save is not None else None
-    stats, predictions = Stats(), []
-    stop = threading.Event()
-    last: Prediction | None = None
-    view = LiveView(console if not quiet else Console(quiet=True), src.info.name, rt.describe(), stats,
-                    lambda: watcher.status)
-    if writer:
-        writer.write({"event": "start", "source": src.info.name, "runtime": rt.describe(),
-                      "model": str(rt.info.path), "labels": str(labels_path)})
+        logs.enter_context(native_logs_filtered())
     try:
-        with view, src:
-            for event in recognize(src, rt, watcher, config, pose=pose, stats=stats, stop=stop):
-                if isinstance(event, Prediction):
-                    last = event
-                    predictions.append(event)
-                    view.prediction(event)
-                    if writer:
-                        writer.write({"event": "prediction", **event.to_dict()})
-                    continue
-                assert isinstance(event, FrameResult)
-                view.frame(event)
-                if saver or viewer:
-                    from dvta_live.realtime.display import draw_overlay
+        if loop == 1:
+            src = open_source(spec, realtime, mirrored=mirrored)
+        else:
+            src = LoopedSource(lambda: open_source(spec, realtime, mirrored=mirrored),
+                               None if loop == 0 else loop)
+        pose = None
+        if src.info.kind != "skeleton":
+            from dvta_live.realtime.pose import PoseEstimator
 
-                    image = draw_overlay(event.frame.image, event, last)
-                    if saver:
-                        saver.write(image)
-                    if viewer and not viewer.show(image):
-                        stop.set()
-    except KeyboardInterrupt:
-        stop.set()
-        stats.end_reason = "stopped by the user (Ctrl-C)"
-    finally:
-        if pose is not None:
-            pose.close()
-        if saver:
-            saver.close()
-        if viewer:
-            viewer.close()
+            pose = PoseEstimator(pose_model, mirrored=src.mirrored, num_people=people)
+        err_console.print(f"[bold]{escape(src.info.name)}[/]: {src.info.kind}, {src.info.fps:.1f} fps"
+                          f"{', mirrored' if src.mirrored else ''}; runtime {escape(rt.describe())}; "
+                          f"{escape(watcher.status)}")
+        writer = JsonlWriter(jsonl) if jsonl is not None else None
+        saver = VideoSaver(save, src.info.fps) if save is not None else None
+        stats, predictions = Stats(), []
+        labels_seen = (watcher.state.generation, watcher.state.error)  # the start record covers these
+        stop = threading.Event()
+        last: Prediction | None = None
+        view = LiveView(out_console if not quiet else Console(quiet=True), src.info.name, rt.describe(), stats,
+                        lambda: watcher.status)
         if writer:
-            writer.write({"event": "end", "frames": stats.frames_processed, "dropped": stats.dropped_frames,
-                          "windows": stats.windows_scored, "reason": stats.end_reason})
-            writer.close()
-    print_summary(console, stats, predictions, src.info.name, rt.describe())
+            writer.write({"event": "start", "source": src.info.name, "runtime": rt.describe(),
+                          "model": str(rt.info.path), "labels": str(labels_path)})
+        try:
+            with view, src:
+                for event in recognize(src, rt, watcher, config, pose=pose, stats=stats, stop=stop):
+                    if isinstance(event, Prediction):
+                        last = event
+                        predictions.append(event)
+                        view.prediction(event)
+                        if writer:
+                            labels_state = watcher.state
+                            if (labels_state.generation, labels_state.error) != labels_seen:
+                                labels_seen = (labels_state.generation, labels_state.error)
+                                writer.write(_labels_event(labels_state))
+                            writer.write({"event": "prediction", **event.to_dict()})
+                        continue
+                    assert isinstance(event, FrameResult)
+                    view.frame(event)
+                    if saver or viewer:
+                        from dvta_live.realtime.display import draw_overlay
+
+                        image = draw_overlay(event.frame.image, event, last)
+                        if saver:
+                            saver.write(image)
+                        if viewer and not viewer.show(image):
+                            stop.set()
+        except KeyboardInterrupt:
+            stop.set()
+            stats.end_reason = INTERRUPTED
+        finally:
+            if pose is not None:
+                pose.close()
+            if saver:
+                saver.close()
+            if viewer:
+                viewer.close()
+            if writer:
+                writer.write({"event": "end", "frames": stats.frames_processed, "dropped": stats.dropped_frames,
+                              "windows": stats.windows_scored, "reason": stats.end_reason})
+                writer.close()
+        print_summary(out_console, stats, predictions, src.info.name, rt.describe())
+        if stats.end_reason == INTERRUPTED:
+            raise typer.Exit(130)  # the shell's code for Ctrl-C, after the summary
+    finally:
+        logs.close()
 
 
 @model_app.command("pack")

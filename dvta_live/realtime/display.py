@@ -6,6 +6,7 @@ Everything here consumes ``recognize``'s events; nothing feeds back into the pip
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -29,9 +30,53 @@ BAR = 24
 
 def has_display() -> bool:
     """Whether a window can be opened: cv2.imshow without one aborts the whole process."""
+    return display_problem() is None
+
+
+def display_problem() -> str | None:
+    """Why no window can be opened, or None. The display server is really contacted: a DISPLAY left
+    from a stale ``ssh -X`` session or set in a container makes Qt abort the process (SIGABRT) at the
+    first cv2.imshow, with no chance to say why."""
     if sys.platform in ("win32", "darwin"):
-        return True
-    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+        return None
+    display, wayland = os.environ.get("DISPLAY"), os.environ.get("WAYLAND_DISPLAY")
+    if not (display or wayland):
+        return "there is no display (no DISPLAY / WAYLAND_DISPLAY)"
+    if display:  # OpenCV's Qt and GTK windows use X11 (XWayland on a Wayland desktop) when DISPLAY is set
+        return None if _x11_answers(display) else f"DISPLAY={display} is set but no X server answers there"
+    assert wayland is not None
+    path = wayland if os.path.isabs(wayland) else os.path.join(os.environ.get("XDG_RUNTIME_DIR", ""), wayland)
+    return None if _unix_answers(path) else f"WAYLAND_DISPLAY={wayland} is set but no compositor answers at {path}"
+
+
+def _x11_answers(display: str) -> bool:
+    import re
+
+    m = re.fullmatch(r"(?P<host>[^:]*):(?P<num>\d+)(\.\d+)?", display)
+    if m is None:
+        return True  # a form we do not know (e.g. a launchd socket path): let the toolkit try
+    host, num = m.group("host"), int(m.group("num"))
+    if host in ("", "unix"):
+        return _unix_answers(f"\0/tmp/.X11-unix/X{num}") or _unix_answers(f"/tmp/.X11-unix/X{num}")
+    import socket
+
+    try:
+        with socket.create_connection((host, 6000 + num), timeout=1.0):
+            return True
+    except OSError:
+        return False
+
+
+def _unix_answers(path: str) -> bool:
+    import socket
+
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(1.0)
+        try:
+            sock.connect(path)
+        except OSError:
+            return False
+    return True
 
 
 # ------------------------------------------------------------------------------------------ terminal
@@ -51,6 +96,7 @@ class LiveView:
         self.people = 0
         self._live: Any = None
         self._printed_generation = -1
+        self._printed_status = ""
 
     def __enter__(self) -> LiveView:  # noqa: PYI034 - Self needs Python 3.11
         if self.console.is_terminal:
@@ -75,9 +121,11 @@ class LiveView:
         if self._live is not None:
             self._live.update(self._render())
             return
-        if event.labels_generation != self._printed_generation:
-            self._printed_generation = event.labels_generation
-            self.console.print(escape(self.labels_status()), soft_wrap=True)
+        status = self.labels_status()
+        if event.labels_generation != self._printed_generation or status != self._printed_status:
+            # a rejected edit keeps the generation: the status line is what changes
+            self._printed_generation, self._printed_status = event.labels_generation, status
+            self.console.print(escape(status), soft_wrap=True)
         self.console.print(escape(prediction_line(event)), highlight=False, soft_wrap=True)
 
     def _render(self) -> Group:
@@ -249,23 +297,33 @@ class VideoSaver:
         self.path = path
         self.fps = fps if fps and fps > 0 else 30.0
         self._writer: Any = None
+        # frames go to a temp file beside the target, renamed into place at close: a run that dies
+        # before its first frame leaves no unplayable stub, and an existing video stays whole until then
+        self._target = contextlib.ExitStack()
 
     def write(self, image: np.ndarray) -> None:
         import cv2
 
         if self._writer is None:
+            from dvta_live.outputs import atomic_path
+
             h, w = image.shape[:2]
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self._target.enter_context(atomic_path(self.path))
             fourcc = cv2.VideoWriter_fourcc(*("MJPG" if self.path.suffix.lower() == ".avi" else "mp4v"))
-            self._writer = cv2.VideoWriter(str(self.path), fourcc, self.fps, (w, h))
+            self._writer = cv2.VideoWriter(str(tmp), fourcc, self.fps, (w, h))
             if not self._writer.isOpened():
-                raise UserError("OpenCV cannot write a video here", self.path, "use a .mp4 or .avi path you can write")
+                self._writer = None
+                error = UserError("OpenCV cannot write a video here", self.path,
+                                  "use a .mp4 or .avi path you can write")
+                self._target.__exit__(UserError, error, None)  # drops the temp file
+                raise error
         self._writer.write(image)
 
     def close(self) -> None:
         if self._writer is not None:
             self._writer.release()
             self._writer = None
+            self._target.close()  # moves the finished video into place
 
 
 class Window:
@@ -274,8 +332,9 @@ class Window:
     NAME = "dvta run"
 
     def __init__(self) -> None:
-        if not has_display():
-            raise UserError("--show needs a display, and there is none (no DISPLAY / WAYLAND_DISPLAY)",
+        problem = display_problem()
+        if problem is not None:
+            raise UserError(f"--show needs a display: {problem}",
                             fix="run without --show, or use --save out.mp4 to keep the annotated video")
 
     def show(self, image: np.ndarray) -> bool:
@@ -292,5 +351,5 @@ class Window:
         cv2.destroyAllWindows()
 
 
-__all__ = ["JsonlWriter", "LiveView", "Segment", "VideoSaver", "Window", "draw_overlay", "has_display",
+__all__ = ["JsonlWriter", "LiveView", "Segment", "VideoSaver", "Window", "display_problem", "draw_overlay", "has_display",
            "prediction_line", "print_summary", "segments"]

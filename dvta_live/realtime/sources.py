@@ -51,6 +51,7 @@ LIVE_STALL_S = 5.0  # a live source that delivers nothing this long is gone
 _URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
 _LIVE_SCHEMES = ("rtsp", "rtsps", "rtmp", "rtmps", "udp", "tcp", "srt", "rtp")
 _NTU_RGB_NAME = re.compile(r"S\d{3}C\d{3}P\d{3}R\d{3}A\d{3}_rgb\.avi$", re.IGNORECASE)
+_IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif")
 _SKELETON_SUFFIXES = (".skeleton", ".mat", ".json", ".npy", ".npz", ".safetensors")
 _REALSENSE_SUFFIXES = (".bag", ".db3")
 _VIDEO_SUFFIXES = (".mp4", ".avi", ".mkv", ".mov", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv", ".ts")
@@ -706,7 +707,16 @@ def _classify(spec: str) -> _Spec:
         return _Spec("skeleton", str(path), selector)
     if selector is not None:
         raise UserError("'#' picks a sequence of a skeleton file; this is not one", s, _SPECS_HELP)
+    if path.suffix.lower() in _IMAGE_SUFFIXES:  # OpenCV would play it as a 1-frame video: nothing to score
+        raise UserError("is a still image; recognising an action needs motion (seconds of frames)", s,
+                        "pass a video file, a camera index such as 0, or a skeleton file")
     return _Spec("video", s)
+
+
+def check_source(spec: str) -> str:
+    """Refuse a bad source spec before anything heavy loads (the same rules open_source applies);
+    returns its kind (webcam, stream, video, realsense, realsense-file or skeleton)."""
+    return _classify(str(spec)).kind
 
 
 def open_source(spec: str, realtime: bool = True, *, mirrored: bool | None = None, width: int | None = None,

@@ -19,7 +19,6 @@ zero-copy view [3, T, 25, 2] into it.
 from __future__ import annotations
 
 import json
-import os
 import struct
 from pathlib import Path
 from typing import Any
@@ -92,20 +91,15 @@ def save_dataset(dataset: SkeletonDataset, path: str | Path) -> Path:
     head = json.dumps(header, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     head += b" " * (-(8 + len(head)) % 8)  # safetensors pads the header so the data is 8-byte aligned
 
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        with tmp.open("wb") as fh:
-            fh.write(struct.pack("<Q", len(head)))
-            fh.write(head)
-            for seq in dataset.sequences:
-                fh.write(np.ascontiguousarray(np.transpose(seq.data, (1, 0, 2, 3)), dtype="<f4").tobytes())
-            for array in (offsets, labels, subjects):
-                fh.write(array.tobytes())
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise DataError(f"cannot write the store: {exc.strerror or exc}", path,
-                        "check the folder exists, is writable and has free space") from None
+    from dvta_live.outputs import atomic_path
+
+    with atomic_path(path) as tmp, tmp.open("wb") as fh:  # a failed write leaves no half file
+        fh.write(struct.pack("<Q", len(head)))
+        fh.write(head)
+        for seq in dataset.sequences:
+            fh.write(np.ascontiguousarray(np.transpose(seq.data, (1, 0, 2, 3)), dtype="<f4").tobytes())
+        for array in (offsets, labels, subjects):
+            fh.write(array.tobytes())
     return path
 
 
