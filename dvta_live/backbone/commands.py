@@ -398,7 +398,9 @@ def lift_command(
       dvta backbone lift shiftgcn64.safetensors ../shared/data/utd-mhad ../shared/data/nw-ucla -o lifted.safetensors
     """
     from dvta_live.backbone.lift import LiftConfig, read_clips, split_clips, train_lifted
+    from dvta_live.outputs import SAFETENSORS_SUFFIXES, check_output
 
+    check_output(out, inputs=[teacher, *data], suffixes=SAFETENSORS_SUFFIXES)  # before reading and training
     config = LiftConfig(epochs=epochs, width=width, views=views, seed=seed, device=device)
     with err_console.status("reading data"):
         train, val = split_clips(read_clips(data), seed)

@@ -22,7 +22,6 @@ figure for the window with its depth simply dropped is the floor).
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -37,6 +36,7 @@ from dvta_live.backbone.lifted import LiftedShiftGCN, bodies_xy, bodies_xyz
 from dvta_live.backbone.shiftgcn import ShiftGCN
 from dvta_live.backbone.train import pick_device, seed_everything
 from dvta_live.errors import UserError
+from dvta_live.outputs import atomic_path
 from dvta_live.skeleton.recipe import Recipe, get_recipe
 from dvta_live.skeleton.sequence import SkeletonSequence
 from dvta_live.skeleton.views import random_crop, virtual_view
@@ -202,10 +202,9 @@ def train_lifted(teacher: str | Path, train: Sequence[SkeletonSequence], val: Se
                       source=f"lifter trained on {len(train)} 3-D clips, teacher {info.source or teacher}",
                       extra={"teacher_recipe": info.recipe, "lift": {"config": asdict(config), **row}})
         model.to(device)
-        tmp = last.with_suffix(".tmp")
-        torch.save({"lifter": model.lifter.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch,
-                    "config": asdict(config), "history": history, "torch_rng": torch.get_rng_state()}, tmp)
-        os.replace(tmp, last)  # a crash mid-write never leaves a broken resume state
+        with atomic_path(last) as tmp:  # a crash mid-write never leaves a broken resume state
+            torch.save({"lifter": model.lifter.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch,
+                        "config": asdict(config), "history": history, "torch_rng": torch.get_rng_state()}, tmp)
         if on_epoch is not None:
             on_epoch(row)
     return history[-1] if history else {}
