@@ -325,7 +325,7 @@ def extract_features_command(
     gtest = [s for s in usable if is_test(s)] if test_ids else []
     recipe = info.make_recipe()
     if views > 1:
-        if recipe.plane != "image":
+        if recipe.plane == "xyz":
             raise UserError(f"--views needs an image-plane backbone; {backbone.name} uses recipe {recipe.name}",
                             backbone, "leave --views out (3-D backbones normalise the view themselves)")
         train = train + other_views(train, views - 1, seed)
