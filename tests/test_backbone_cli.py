@@ -76,3 +76,36 @@ def test_train_resume_and_extract_features(tmp_path: Path) -> None:
                    "--unseen", "0", "-o", str(tmp_path / "leaky"))
     assert leaky.exit_code != 0
     assert "trained on classes [0]" in str(leaky.exception)
+
+
+def test_lift_then_extract_features_from_several_views(tmp_path: Path) -> None:
+    """`dvta backbone lift` makes an image-plane backbone (lift64) from a Shift-GCN teacher; its training
+    features come from the recorded view (3-D, straight through the teacher) and virtual cameras (2-D)."""
+    weights = shared_path("weights", "shift-gcn", "ntu120_ShiftGCN_joint_xsub.pt")
+    samples = sorted(shared_path("data", "ntu").glob("*.skeleton"))
+    teacher = tmp_path / "teacher.safetensors"
+    assert invoke("backbone", "import", str(weights), "--recipe", "shiftgcn64", "-o", str(teacher)).exit_code == 0
+    lifted = tmp_path / "lifted.safetensors"
+    result = invoke("backbone", "lift", str(teacher), *map(str, samples), "-o", str(lifted), "--epochs", "1",
+                    "--width", "16")
+    assert result.exit_code == 0, result.output
+    assert "joint error" in result.output and lifted.is_file()
+    from dvta_live.backbone.checkpoint import read_backbone_info
+    assert read_backbone_info(lifted).extra["lift"]["loss"] > 0  # it trained on the 5 clips not held out
+    three = tmp_path / "three"
+    result = invoke("extract-features", "-b", str(lifted), *map(str, samples), "--all-seen", "--views", "3",
+                    "-o", str(three))
+    assert result.exit_code == 0, result.output
+    train, labels = np.load(three / "train.npy"), np.load(three / "train_label.npy")
+    assert train.shape == (18, 256) and np.isfinite(train).all()
+    assert (labels[:6] == labels[6:12]).all() and (labels[:6] == labels[12:]).all()
+    # the recorded views are the teacher's own features: the lifter is not in their path
+    one = tmp_path / "one"
+    assert invoke("extract-features", "-b", str(teacher), *map(str, samples), "--all-seen", "-o",
+                  str(one)).exit_code == 0
+    np.testing.assert_allclose(train[:6], np.load(one / "train.npy"), atol=1e-5)
+    assert not np.allclose(train[6:12], train[:6], atol=1e-2)
+    # a 3-D backbone normalises the view itself: --views is refused, naming the file
+    refused = invoke("extract-features", "-b", str(teacher), *map(str, samples), "--all-seen", "--views", "2",
+                     "-o", str(tmp_path / "refused"))
+    assert refused.exit_code != 0 and "image-plane backbone" in str(refused.exception)

@@ -159,7 +159,8 @@ def train_lifted(teacher: str | Path, train: Sequence[SkeletonSequence], val: Se
     model.to(device)
     train_set = LiftPairs(train, target, config.views, config.seed)
     val_set = LiftPairs(val, target, 1, config.seed + 1, fixed=True)
-    loader = torch.utils.data.DataLoader(train_set, batch_size=config.batch_size, shuffle=True, drop_last=True,
+    loader = torch.utils.data.DataLoader(train_set, batch_size=config.batch_size, shuffle=True,
+                                         drop_last=len(train_set) > config.batch_size,
                                          generator=torch.Generator().manual_seed(config.seed))
     val_loader = torch.utils.data.DataLoader(val_set, batch_size=128)
     optimizer = torch.optim.AdamW(model.lifter.parameters(), lr=config.lr, weight_decay=config.weight_decay)
