@@ -147,7 +147,7 @@ def test_pairs_target_is_the_teacher_recipe_of_the_same_crop(demo_clip: np.ndarr
     from dvta_live.skeleton.sequence import SkeletonSequence
 
     pairs = LiftPairs([SkeletonSequence(data=demo_clip, fps=30.0)], get_recipe("shiftgcn64"), views=2, seed=5)
-    (x0, y0), (x1, y1) = pairs[0], pairs[1]
+    (x0, y0), (x1, _) = pairs[0], pairs[1]
     assert x0.shape == y0.shape == (3, 64, 25, 2)
     assert not x0[2].any() and y0[2].any()  # 2-D in, 3-D out
     assert not torch.equal(x0, x1)  # two views
