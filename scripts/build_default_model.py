@@ -50,7 +50,7 @@ DEMO = ROOT / "dvta_live" / "assets" / "demo" / "cmu-86-01.dvta.safetensors"
 LABELS = ROOT / "dvta_live" / "assets" / "labels" / "default-training.yaml"
 WEIGHTS = "weights/shift-gcn/ntu120_ShiftGCN_joint_xsub.pt"
 RECIPE = "shiftgcn64"  # the teacher's; the model's own is image64 (dvta_live.backbone.lift)
-LIFT_EPOCHS = 40
+LIFT_EPOCHS = 34
 VIEWS = 3  # head training features per clip: the recorded view + 2 virtual cameras
 # 3-D clips the lifter learns from (labels unused): the labelled datasets and the CMU takes, not 86_01
 LIFT_DATA = ("data/utd-mhad", "data/nw-ucla", "data/msr-action3d", "data/bandai-namco",

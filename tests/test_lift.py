@@ -14,6 +14,7 @@ from dvta_live.backbone.checkpoint import load_backbone, read_backbone_info, sav
 from dvta_live.backbone.lift import LiftConfig, LiftPairs, read_clips, train_lifted
 from dvta_live.backbone.lifted import LiftedShiftGCN
 from dvta_live.skeleton.recipe import BODY_SIZE_M, SIZE_BONES, get_recipe
+from dvta_live.skeleton.retarget import CHILD, LENGTH, PARENT, to_ntu_proportions
 from dvta_live.skeleton.views import virtual_view
 
 DEMO = Path(str(files("dvta_live").joinpath("assets", "demo", "cmu-86-01.dvta.safetensors")))
@@ -60,11 +61,12 @@ def test_image_recipe_ignores_depth_units_and_position(demo_clip: np.ndarray) ->
 
 
 def test_auto_plane_takes_each_window_by_what_it_holds(demo_clip: np.ndarray) -> None:
-    """lift64: a window with depth is prepared as shiftgcn64 does, one without as image64, in one batch."""
+    """lift64: a window with depth is prepared as shiftgcn64 does (after NTU proportions), one without as
+    image64, in one batch."""
     flat = demo_clip.copy()
     flat[2] = 0
     out = get_recipe("lift64").apply_batch(np.stack([demo_clip, flat]))
-    np.testing.assert_array_equal(out[0], get_recipe("shiftgcn64").apply(demo_clip))
+    np.testing.assert_allclose(out[0], get_recipe("shiftgcn64").apply(to_ntu_proportions(demo_clip)), atol=1e-6)
     np.testing.assert_array_equal(out[1], get_recipe("image64").apply(flat))
     assert out[0][2].any() and not out[1][2].any()
 
@@ -154,3 +156,24 @@ def test_pairs_target_is_the_teacher_recipe_of_the_same_crop(demo_clip: np.ndarr
     # the target is the teacher's view-normalised window: the spine of the first frames is along +z
     spine = y0[:, 0, 1, 0] - y0[:, 0, 0, 0]
     assert spine[2] > 0 and float(spine[:2].norm()) < 0.1 * float(spine[2])
+
+
+def test_ntu_proportions_keep_size_and_directions_and_set_ratios(demo_clip: np.ndarray) -> None:
+    """CMU mocap (long thighs for its spine) gets NTU's bone ratios at its own size; directions are kept."""
+    clip = demo_clip.copy()
+    clip[:, 5:9] = 0  # frames without the body stay empty
+    out = to_ntu_proportions(clip)
+    assert not out[:, 5:9].any() and out[:, 10:, :, 0].any() and not out[..., 1].any()
+
+    def bones(d: np.ndarray) -> np.ndarray:
+        x = d[:, :, :, 0].transpose(1, 2, 0)
+        return x[:, CHILD] - x[:, PARENT]  # [T, B, 3]
+
+    before, after = bones(clip[:, 10:]), bones(out[:, 10:])
+    lengths = np.linalg.norm(after, axis=-1)
+    ratios = np.median(lengths, axis=0) / LENGTH
+    np.testing.assert_allclose(ratios, ratios[0], rtol=1e-4)  # every bone at the same multiple of NTU's
+    assert 0.7 < ratios[0] < 1.5  # an adult stays an adult (this performer: 1.28 NTU medians)
+    cos = (before * after).sum(-1) / np.maximum(np.linalg.norm(before, axis=-1) * lengths, 1e-12)
+    assert cos[np.linalg.norm(before, axis=-1) > 1e-6].min() > 0.9999
+    np.testing.assert_array_equal(out[:, 10:, 0], clip[:, 10:, 0])  # the spine base does not move

@@ -38,6 +38,7 @@ from dvta_live.backbone.train import pick_device, seed_everything
 from dvta_live.errors import UserError
 from dvta_live.outputs import atomic_path
 from dvta_live.skeleton.recipe import Recipe, get_recipe
+from dvta_live.skeleton.retarget import to_ntu_proportions
 from dvta_live.skeleton.sequence import SkeletonSequence
 from dvta_live.skeleton.views import random_crop, virtual_view
 
@@ -66,7 +67,7 @@ class LiftPairs(torch.utils.data.Dataset):
         seq = self.sequences[i // self.views]
         rng = np.random.default_rng((self.seed, 0 if self.fixed else self.epoch, i))
         crop = random_crop(seq.data, seq.fps or DEFAULT_FPS, rng)
-        target = self.target.apply(crop)
+        target = self.target.apply(to_ntu_proportions(crop))  # the proportions virtual_view gives the input
         lifted_from = self.input.apply(virtual_view(crop, rng))
         return torch.from_numpy(lifted_from), torch.from_numpy(target)
 

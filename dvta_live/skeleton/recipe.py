@@ -70,6 +70,7 @@ import numpy as np
 
 from dvta_live.errors import UserError
 from dvta_live.skeleton.layouts import NTU25, SPINE_MID, SPINE_SHOULDER
+from dvta_live.skeleton.retarget import to_ntu_proportions
 from dvta_live.skeleton.sequence import MAX_BODIES, NUM_COORDS, NUM_JOINTS
 
 SPINE_BASE = NTU25.index("spine_base")
@@ -81,6 +82,7 @@ CENTRING_KINDS = ("per_body", "first_body_masked")
 VIEW_KINDS = ("shoulders_x_per_frame", "spine_z_shoulders_x_first_frame", "none")
 BODY_ORDERS = ("as_given", "energy")
 PLANES = ("xyz", "image", "auto")
+PROPORTIONS = ("as_given", "ntu")
 
 # Bones whose 2-D lengths, summed over a frame, measure a body's size in an image-plane skeleton: the
 # trunk, shoulders, hips and limbs (not the head or hands, which MediaPipe places least reliably).
@@ -110,6 +112,8 @@ class Recipe:
     # "image": an image-plane skeleton (z dropped, body scaled to BODY_SIZE_M, no view step); "auto":
     # per window, "image" when it has no depth (all z zero: a camera's 2-D landmarks), else "xyz"
     plane: str = "xyz"
+    # "ntu": 3-D input gets NTU Kinect v2 bone proportions first (skeleton.retarget), as MediaPipe's are
+    proportions: str = "as_given"
 
     def __post_init__(self) -> None:
         problems = []
@@ -124,7 +128,8 @@ class Recipe:
                                       ("centring", self.centring, CENTRING_KINDS),
                                       ("view", self.view, VIEW_KINDS),
                                       ("body_order", self.body_order, BODY_ORDERS),
-                                      ("plane", self.plane, PLANES)):
+                                      ("plane", self.plane, PLANES),
+                                      ("proportions", self.proportions, PROPORTIONS)):
             if value not in allowed:
                 problems.append(f"{field} must be one of {', '.join(allowed)}; got {value!r}")
         if not isinstance(self.drop_empty_frames, bool):
@@ -184,6 +189,8 @@ class Recipe:
             x = np.zeros(x.shape[:2] + (1,) + x.shape[3:], dtype=np.float32)
         if self.plane == "image":  # an orthographic view of 3-D data, or 2-D landmarks as given
             x[..., 2] = 0
+        elif self.proportions == "ntu":
+            x = np.stack([to_ntu_proportions(s.transpose(3, 1, 2, 0)).transpose(3, 1, 2, 0) for s in x])
         if self.drop_empty_frames:  # resize reads a prefix, pad_repeat keeps the last `window` frames
             x = _drop_empty_frames(x, at_end=self.temporal == "pad_repeat")
         if self.temporal == "resize_linear":
@@ -239,7 +246,7 @@ RECIPES: dict[str, Recipe] = {
     # shiftgcn64 for windows with depth (Kinect, mocap, a depth camera), which skip the lifter.
     "lift64": Recipe(name="lift64", window=64, centre_joint=SPINE_MID, temporal="resize_linear",
                      centring="first_body_masked", view="spine_z_shoulders_x_first_frame", body_order="energy",
-                     drop_empty_frames=True, plane="auto"),
+                     drop_empty_frames=True, plane="auto", proportions="ntu"),
 }
 
 

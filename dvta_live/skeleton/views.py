@@ -14,6 +14,7 @@ import math
 import numpy as np
 
 from dvta_live.skeleton.layouts import NTU25
+from dvta_live.skeleton.retarget import to_ntu_proportions
 
 _HANDS = [NTU25.index(n) for n in ("left_hand", "right_hand", "left_hand_tip", "right_hand_tip",
                                     "left_thumb", "right_thumb")]
@@ -34,8 +35,9 @@ def _rotation(yaw: float, pitch: float, roll: float) -> np.ndarray:
 
 def virtual_view(data: np.ndarray, rng: np.random.Generator, noise: bool = True) -> np.ndarray:
     """A 3-D clip [3, T, 25, M] (metres, camera space) -> its image-plane skeleton [3, T, 25, M] (z = 0)
-    from a random camera, with MediaPipe-like errors when ``noise``. Absent joints stay zero."""
-    x = data.transpose(1, 3, 2, 0).astype(np.float64)  # [T, M, V, 3]
+    from a random camera, with MediaPipe-like errors when ``noise``. Absent joints stay zero. The body
+    gets NTU's (and MediaPipe's) proportions first (``to_ntu_proportions``)."""
+    x = to_ntu_proportions(data).transpose(1, 3, 2, 0).astype(np.float64)  # [T, M, V, 3]
     present = np.any(x != 0, axis=-1)  # [T, M, V]
     body0 = x[:, 0][present[:, 0]]
     centre = body0.mean(axis=0) if len(body0) else np.zeros(3)
