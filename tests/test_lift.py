@@ -177,3 +177,19 @@ def test_ntu_proportions_keep_size_and_directions_and_set_ratios(demo_clip: np.n
     cos = (before * after).sum(-1) / np.maximum(np.linalg.norm(before, axis=-1) * lengths, 1e-12)
     assert cos[np.linalg.norm(before, axis=-1) > 1e-6].min() > 0.9999
     np.testing.assert_array_equal(out[:, 10:, 0], clip[:, 10:, 0])  # the spine base does not move
+
+
+def test_official_shiftgcn_still_names_the_ntu_samples_with_ntu_proportions(one_torch_thread) -> None:  # type: ignore[no-untyped-def]
+    """Setting the bone lengths keeps the action: the official NTU-120 model names all six NTU samples."""
+    from conftest import shared_path
+    from dvta_live.backbone.checkpoint import load_torch_checkpoint
+    from dvta_live.skeleton.readers import read_path
+
+    model, _ = load_torch_checkpoint(shared_path("weights", "shift-gcn", "ntu120_ShiftGCN_joint_xsub.pt"),
+                                     "shiftgcn64")
+    data = read_path(shared_path("data", "ntu"))
+    recipe = get_recipe("shiftgcn64")
+    windows = torch.from_numpy(np.stack([recipe.apply(to_ntu_proportions(s.data)) for s in data]))
+    with torch.no_grad():
+        _, logits = model(windows)
+    assert logits.argmax(1).tolist() == [s.label for s in data]
