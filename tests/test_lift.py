@@ -181,9 +181,10 @@ def test_ntu_proportions_keep_size_and_directions_and_set_ratios(demo_clip: np.n
 
 def test_official_shiftgcn_still_names_the_ntu_samples_with_ntu_proportions(one_torch_thread) -> None:  # type: ignore[no-untyped-def]
     """Setting the bone lengths keeps the action: the official NTU-120 model names all six NTU samples."""
-    from conftest import shared_path
     from dvta_live.backbone.checkpoint import load_torch_checkpoint
     from dvta_live.skeleton.readers import read_path
+
+    from conftest import shared_path
 
     model, _ = load_torch_checkpoint(shared_path("weights", "shift-gcn", "ntu120_ShiftGCN_joint_xsub.pt"),
                                      "shiftgcn64")
