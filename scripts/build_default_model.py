@@ -7,7 +7,8 @@ Every step that makes the model is a `dvta` command (run as `python -m dvta_live
 2. `dvta backbone lift`: a lifter in front of the teacher's frozen weights, so the model reads what a
    camera gives (MediaPipe's 2-D image landmarks, recipe image64) instead of a guessed depth; trained on
    every 3-D skeleton in ../shared except the NTU samples (kept for the paired-clip check) and CMU take
-   86_01 (the demo), seen through random virtual cameras with MediaPipe-like errors.
+   86_01 (the demo), given NTU's bone proportions (which MediaPipe's landmarks share) and seen through
+   random virtual cameras with MediaPipe-like errors.
    `dvta extract-features --all-seen --views VIEWS`: the lifted backbone's features of the real skeletons
    of every labelled dataset in ../shared (NTU samples, UTD-MHAD, NW-UCLA, MSR Action3D, Bandai Namco, CMU
    take 86_09's segments; CMU take 86_01 is the demo input and is kept out of training), each clip from
