@@ -80,7 +80,7 @@ def test_train_resume_and_extract_features(tmp_path: Path) -> None:
 
 def test_lift_then_extract_features_from_several_views(tmp_path: Path) -> None:
     """`dvta backbone lift` makes an image-plane backbone (lift64) from a Shift-GCN teacher; its training
-    features come from the recorded view (3-D, straight through the teacher) and virtual cameras (2-D)."""
+    features come from virtual cameras (2-D, lifted) or from the recorded view (3-D, straight through)."""
     weights = shared_path("weights", "shift-gcn", "ntu120_ShiftGCN_joint_xsub.pt")
     samples = sorted(shared_path("data", "ntu").glob("*.skeleton"))
     teacher = tmp_path / "teacher.safetensors"
@@ -92,22 +92,24 @@ def test_lift_then_extract_features_from_several_views(tmp_path: Path) -> None:
     assert "joint error" in result.output and lifted.is_file()
     from dvta_live.backbone.checkpoint import read_backbone_info
     assert read_backbone_info(lifted).extra["lift"]["loss"] > 0  # it trained on the 5 clips not held out
-    three = tmp_path / "three"
-    result = invoke("extract-features", "-b", str(lifted), *map(str, samples), "--all-seen", "--views", "3",
-                    "-o", str(three))
+    views = tmp_path / "views"
+    result = invoke("extract-features", "-b", str(lifted), *map(str, samples), "--all-seen", "--views", "2",
+                    "-o", str(views))
     assert result.exit_code == 0, result.output
-    train, labels = np.load(three / "train.npy"), np.load(three / "train_label.npy")
-    assert train.shape == (18, 256) and np.isfinite(train).all()
-    assert (labels[:6] == labels[6:12]).all() and (labels[:6] == labels[12:]).all()
-    # the recorded views go to the teacher without the lifter: NTU skeletons already have the NTU
-    # proportions lift64 gives 3-D input, so their features are nearly the teacher's own
-    one = tmp_path / "one"
+    train, labels = np.load(views / "train.npy"), np.load(views / "train_label.npy")
+    assert train.shape == (12, 256) and np.isfinite(train).all() and (labels[:6] == labels[6:]).all()
+    # without --views the recorded 3-D view goes to the teacher without the lifter: NTU skeletons already
+    # have the NTU proportions lift64 gives 3-D input, so their features are nearly the teacher's own
+    recorded, one = tmp_path / "recorded", tmp_path / "one"
+    assert invoke("extract-features", "-b", str(lifted), *map(str, samples), "--all-seen", "-o",
+                  str(recorded)).exit_code == 0
     assert invoke("extract-features", "-b", str(teacher), *map(str, samples), "--all-seen", "-o",
                   str(one)).exit_code == 0
-    own = np.load(one / "train.npy")
-    cosine = (train[:6] * own).sum(1) / np.linalg.norm(train[:6], axis=1) / np.linalg.norm(own, axis=1)
+    a, b = np.load(recorded / "train.npy"), np.load(one / "train.npy")
+    cosine = (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
     assert cosine.min() > 0.9, cosine  # measured 0.94-0.99
-    assert not np.allclose(train[6:12], train[:6], atol=1e-2)
+    # the virtual views are 2-D, lifted: other features
+    assert not np.allclose(train[:6], a, atol=1e-2) and not np.allclose(train[:6], train[6:], atol=1e-2)
     # a 3-D backbone normalises the view itself: --views is refused, naming the file
     refused = invoke("extract-features", "-b", str(teacher), *map(str, samples), "--all-seen", "--views", "2",
                      "-o", str(tmp_path / "refused"))

@@ -280,8 +280,9 @@ def extract_features_command(
     batch_size: Annotated[int, typer.Option(min=1)] = 64,
     all_seen: Annotated[bool, typer.Option("--all-seen", help="Every class is seen: no zero-shot test set "
                                            "(features to train a head on every class).")] = False,
-    views: Annotated[int, typer.Option(min=1, help="Image-plane backbones: training features of the recorded "
-                                       "view and of VIEWS-1 random virtual cameras per clip.")] = 1,
+    views: Annotated[int, typer.Option(min=0, help="Image-plane backbones: training features of VIEWS random "
+                                       "virtual cameras per clip (what a live camera gives) instead of the "
+                                       "recorded 3-D view; 0 = the recorded view.")] = 0,
     seed: Annotated[int, typer.Option(help="Seed of the virtual cameras.")] = 0,
 ) -> None:
     """Write backbone features in the SynSE folder layout (train / ztest / gtest) that `dvta train-head` reads.
@@ -324,11 +325,11 @@ def extract_features_command(
     ztest = [s for s in usable if s.label in unseen_set and is_test(s)]
     gtest = [s for s in usable if is_test(s)] if test_ids else []
     recipe = info.make_recipe()
-    if views > 1:
+    if views > 0:
         if recipe.plane == "xyz":
             raise UserError(f"--views needs an image-plane backbone; {backbone.name} uses recipe {recipe.name}",
                             backbone, "leave --views out (3-D backbones normalise the view themselves)")
-        train = train + other_views(train, views - 1, seed)
+        train = other_views(train, views, seed)
     with _progress() as progress:
         parts = {name: run_backbone(model, recipe, seqs, batch_size, progress, name)[0]
                  for name, seqs in (("train", train), ("ztest", ztest), ("gtest", gtest))}
