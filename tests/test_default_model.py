@@ -39,9 +39,7 @@ def _private_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
 def test_bundled_model_loads_and_says_what_it_is() -> None:
     folder = bundled_model_path()
     model, info = load_recognizer(folder)
-    # image landmarks are lifted to 3-D in the model; skeletons with depth go straight to Shift-GCN
-    assert info.architecture == "lifted-shiftgcn" and info.recipe.name == "lift64" and info.window == 64
-    assert info.recipe.plane == "auto" and info.recipe.proportions == "ntu"
+    assert info.architecture == "shiftgcn" and info.recipe.name == "shiftgcn64" and info.window == 64
     assert info.text_model.endswith("all-MiniLM-L6-v2") and info.text_dim == 384
     assert len(info.training_classes) >= 60 and "walk" in info.training_classes
     meta = info.head_metadata
