@@ -390,7 +390,7 @@ def lift_command(
 ) -> None:
     """Teach a backbone to read image-plane skeletons: a lifter in front of the teacher's frozen weights.
 
-    The result takes MediaPipe's 2-D image landmarks (recipe image64) and gives the teacher's features, so
+    The result takes MediaPipe's 2-D image landmarks (recipe lift64) and gives the teacher's features, so
     a head trained on the teacher keeps its meaning. Trained on the 3-D clips seen through random virtual
     cameras with MediaPipe-like errors; resumable; about a minute per epoch on one CPU core.
 

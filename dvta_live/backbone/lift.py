@@ -7,7 +7,7 @@ Each step takes a random crop of a 3-D skeleton clip and makes one training pair
 - input: the same crop seen by a random virtual camera (yaw anywhere around the person, pitch from slightly
   below to well above, a little roll, 2-6 m away, perspective projection), with errors like MediaPipe's
   (joint jitter, hands placed loosely, a forearm pulled toward the body as when it is in front of the
-  torso, body proportions), through the image-plane recipe (``image64``), which is what the live path
+  torso, body proportions), through lift64's image-plane branch (``image64``), which is what the live path
   feeds from MediaPipe's image landmarks.
 
 Only the lifter learns (a masked L1 on the 3-D joints); the Shift-GCN weights are the teacher's, frozen,
@@ -137,7 +137,7 @@ def train_lifted(teacher: str | Path, train: Sequence[SkeletonSequence], val: Se
                  out: str | Path, config: LiftConfig | None = None, resume: bool = False,
                  on_epoch: Callable[[dict], None] | None = None) -> dict:
     """Train the lifter of a ``LiftedShiftGCN`` on ``teacher`` (a Shift-GCN backbone with the shiftgcn64
-    recipe); writes ``out`` (the lifted backbone, recipe image64) and ``out``'s ``.last.pt`` (resume state).
+    recipe); writes ``out`` (the lifted backbone, recipe lift64) and ``out``'s ``.last.pt`` (resume state).
     Returns the last epoch's row (loss and validation figures)."""
     out = Path(out)
     config = config or LiftConfig()

@@ -3,11 +3,14 @@
 A live camera gives MediaPipe's 2-D image landmarks, which agree with Kinect's colour-space joints within
 0.02-0.15 torso lengths, and a guessed depth, which is what breaks a backbone trained on Kinect skeletons
 (measured on NTU A001: Kinect x, y + MediaPipe z moves the official model from "drink water" 1.00 to
-0.23). So the live input is the 2-D skeleton (recipe ``image64``) and a small temporal network, the
+0.23). So the live input is the 2-D skeleton (recipe ``lift64``, image branch) and a small temporal network, the
 lifter, predicts the window as the backbone's recipe would have prepared the 3-D skeleton (``shiftgcn64``:
 centred, first-frame view normalised). It is trained on the 3-D skeletons here seen through random
-virtual cameras (``dvta_live.backbone.lift``), so the backbone and everything trained on its features
-(the DVTA head) keep working unchanged: the backbone's weights are frozen copies of the teacher's.
+virtual cameras (``dvta_live.backbone.lift``); the backbone's weights are frozen copies of the teacher's,
+so its features keep their meaning as far as the lifter is right (on the paired NTU A001 clip the
+official classifier goes from "toss a coin" on MediaPipe's 3-D landmarks to drink water on the lifted
+2-D ones). A head for camera input is still best trained on lifted features: see
+bench/results/real_video_ablation.md.
 """
 
 from __future__ import annotations
