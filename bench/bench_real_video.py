@@ -382,6 +382,7 @@ def main() -> None:
 
     from dvta_live.export.runtime import open_runtime
     from dvta_live.labels.watcher import LabelsWatcher
+    from dvta_live.outputs import JSONL_SUFFIXES, check_output, write_text_atomic
     from dvta_live.realtime.live import LiveConfig
     from dvta_live.recognizer import default_model
 
@@ -389,6 +390,7 @@ def main() -> None:
     if not (shared / "data").is_dir():
         sys.exit(f"no shared data folder at {shared}: pass --shared (see the docstring)")
     out = args.out or REPO / "bench" / "results" / f"{args.name}.json"
+    check_output(out, suffixes=JSONL_SUFFIXES)  # before minutes of pose estimation
     model = default_model(args.model)
     config = LiveConfig(min_span_s=min(1.0, LiveConfig().window_s))  # dvta run's defaults
     started = time.perf_counter()
@@ -435,9 +437,8 @@ def main() -> None:
         "paired": paired,
         "wall_s": round(time.perf_counter() - started, 1),
     }
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(res, indent=1, ensure_ascii=False) + "\n")
-    out.with_suffix(".md").write_text(render_md(res))
+    write_text_atomic(out, json.dumps(res, indent=1, ensure_ascii=False) + "\n")
+    write_text_atomic(out.with_suffix(".md"), render_md(res))
     print_table(res)
     print(f"wrote {_rel(out)} and {_rel(out.with_suffix('.md'))}", file=sys.stderr)
 

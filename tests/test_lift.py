@@ -194,3 +194,16 @@ def test_official_shiftgcn_still_names_the_ntu_samples_with_ntu_proportions(one_
     with torch.no_grad():
         _, logits = model(windows)
     assert logits.argmax(1).tolist() == [s.label for s in data]
+
+
+def test_a_broken_resume_state_is_one_clear_error(tmp_path: Path, demo_clip: np.ndarray) -> None:
+    from dvta_live.errors import UserError
+    from dvta_live.skeleton.sequence import SkeletonSequence
+
+    out = tmp_path / "lifted.safetensors"
+    (tmp_path / "lifted.safetensors.last.pt").write_bytes(b"not a checkpoint")
+    clips = [SkeletonSequence(data=demo_clip, fps=30.0)]
+    with pytest.raises(UserError, match="cannot resume") as err:
+        train_lifted(_teacher_path(tmp_path), clips, clips, out, LiftConfig(epochs=1, width=8, blocks=1),
+                     resume=True)
+    assert "lifted.safetensors.last.pt" in str(err.value)

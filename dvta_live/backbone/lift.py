@@ -169,7 +169,11 @@ def train_lifted(teacher: str | Path, train: Sequence[SkeletonSequence], val: Se
     history: list[dict] = []
     start = 0
     if resume and last.is_file():
-        state = torch.load(last, map_location=device, weights_only=False)
+        try:
+            state = torch.load(last, map_location=device, weights_only=False)
+        except Exception as exc:  # noqa: BLE001 -- any unreadable state gets the same one-line answer
+            raise UserError(f"cannot resume from this state: {exc}".splitlines()[0], last,
+                            "delete it or train without --resume") from None
         if {k: v for k, v in state["config"].items() if k not in ("epochs", "device")} != {
                 k: v for k, v in asdict(config).items() if k not in ("epochs", "device")}:
             raise UserError("the resume state was trained with other settings", last,
