@@ -21,9 +21,8 @@ figure for the window with its depth simply dropped is the floor).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -31,10 +30,9 @@ import torch
 from torch import nn
 
 from dvta_live.backbone.checkpoint import load_backbone, save_backbone
-from dvta_live.backbone.lift_config import LiftConfig
 from dvta_live.backbone.lifted import LiftedShiftGCN, bodies_xy, bodies_xyz
 from dvta_live.backbone.shiftgcn import ShiftGCN
-from dvta_live.backbone.train import pick_device, seed_everything
+from dvta_live.backbone.train import TrainConfig, _lr_at, pick_device, seed_everything
 from dvta_live.errors import UserError
 from dvta_live.outputs import atomic_path
 from dvta_live.skeleton.recipe import Recipe, get_recipe
@@ -44,6 +42,19 @@ from dvta_live.skeleton.views import random_crop, virtual_view
 
 INPUT_RECIPE = "lift64"  # its image branch for the 2-D views trained on; 3-D windows skip the lifter
 DEFAULT_FPS = 30.0  # clips whose reader gives no rate (NW-UCLA) are Kinect v1 recordings
+
+
+@dataclass(frozen=True)
+class LiftConfig:
+    epochs: int = 60
+    batch_size: int = 64
+    lr: float = 2e-3
+    weight_decay: float = 1e-4
+    width: int = 160
+    blocks: int = 4
+    views: int = 1  # random views of each clip per epoch
+    seed: int = 0
+    device: str = "auto"
 
 
 class LiftPairs(torch.utils.data.Dataset):
@@ -126,13 +137,6 @@ def split_clips(clips: Sequence[SkeletonSequence], seed: int, fraction: float = 
     return [clips[i] for i in order[count:]], [clips[i] for i in order[:count]]
 
 
-def _lr_at(progress: float, epochs: int, lr: float) -> float:
-    """One warm-up epoch, then cosine decay (progress counts fractional epochs)."""
-    if progress < 1:
-        return lr * max(progress, 1e-2)
-    return 0.5 * lr * (1 + math.cos(math.pi * (progress - 1) / max(1e-9, epochs - 1)))
-
-
 def train_lifted(teacher: str | Path, train: Sequence[SkeletonSequence], val: Sequence[SkeletonSequence],
                  out: str | Path, config: LiftConfig | None = None, resume: bool = False,
                  on_epoch: Callable[[dict], None] | None = None) -> dict:
@@ -182,6 +186,7 @@ def train_lifted(teacher: str | Path, train: Sequence[SkeletonSequence], val: Se
         optimizer.load_state_dict(state["optimizer"])
         history, start = state["history"], state["epoch"] + 1
         torch.set_rng_state(state["torch_rng"])
+    schedule = TrainConfig(epochs=config.epochs, lr=config.lr, warmup_epochs=1)  # the project's one schedule
     steps = max(1, len(loader))
     for epoch in range(start, config.epochs):
         train_set.epoch = epoch
@@ -190,7 +195,7 @@ def train_lifted(teacher: str | Path, train: Sequence[SkeletonSequence], val: Se
         total = seen = 0.0
         for step, (x, y) in enumerate(loader):
             for group in optimizer.param_groups:
-                group["lr"] = _lr_at(epoch + step / steps, config.epochs, config.lr)
+                group["lr"] = _lr_at(epoch + step / steps, schedule)
             # bodies one by one, the absent ones (most clips hold one person) skipped
             xy, xyz = bodies_xy(x.to(device)), bodies_xyz(y.to(device))
             keep = xyz.abs().sum(dim=(1, 2)) > 0
