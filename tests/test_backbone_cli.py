@@ -108,6 +108,14 @@ def test_lift_then_extract_features_from_several_views(tmp_path: Path) -> None:
     a, b = np.load(recorded / "train.npy"), np.load(one / "train.npy")
     cosine = (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
     assert cosine.min() > 0.9, cosine  # measured 0.94-0.99
+    # --live-window: 3-s stretches of each clip, as the live loop's window holds them (any backbone)
+    windows = tmp_path / "windows"
+    assert invoke("extract-features", "-b", str(teacher), *map(str, samples), "--all-seen", "--live-window", "3",
+                  "-o", str(windows)).exit_code == 0
+    w = np.load(windows / "train.npy")
+    assert w.shape == b.shape and (np.load(windows / "train_label.npy") == np.load(one / "train_label.npy")).all()
+    assert not np.allclose(w, b, atol=1e-2)  # the NTU samples last 3.4-6 s: not the whole clip
+    assert json.loads((windows / "features.json").read_text())["live_window_s"] == 3.0
     # the virtual views are 2-D, lifted: other features
     assert not np.allclose(train[:6], a, atol=1e-2) and not np.allclose(train[:6], train[6:], atol=1e-2)
     # a 3-D backbone normalises the view itself: --views is refused, naming the file

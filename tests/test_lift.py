@@ -15,7 +15,7 @@ from dvta_live.backbone.lift import LiftConfig, LiftPairs, read_clips, train_lif
 from dvta_live.backbone.lifted import LiftedShiftGCN
 from dvta_live.skeleton.recipe import BODY_SIZE_M, SIZE_BONES, get_recipe
 from dvta_live.skeleton.retarget import CHILD, LENGTH, PARENT, to_ntu_proportions
-from dvta_live.skeleton.views import virtual_view
+from dvta_live.skeleton.views import live_window, virtual_view
 
 DEMO = Path(str(files("dvta_live").joinpath("assets", "demo", "cmu-86-01.dvta.safetensors")))
 TEACHER = Path(str(files("dvta_live").joinpath("assets", "model", "backbone.safetensors")))
@@ -78,6 +78,27 @@ def test_recipe_plane_round_trips_and_is_validated() -> None:
     from dvta_live.errors import UserError
     with pytest.raises(UserError, match="plane must be one of"):
         get_recipe("lift64", plane="depth")
+
+
+def test_live_window_spans_the_live_seconds_of_any_clip(demo_clip: np.ndarray) -> None:
+    """Head training windows cover what the live loop's window covers (3 s), whatever the clip's length:
+    a stretch of a long take, a short clip held or repeated, never resized to fill the window."""
+    rng = np.random.default_rng(0)
+    long = live_window(demo_clip, 30.0, 3.0, rng)  # 6 s of mocap -> a 3-s stretch of it
+    assert long.shape[1] == 90
+    start = next(i for i in range(91) if np.array_equal(demo_clip[:, i:i + 90], long))
+    assert 0 <= start <= 90
+    short = np.concatenate([np.zeros_like(demo_clip[:, :5]), demo_clip[:, :40]], axis=1)  # 1.3 s, empty start
+    held = repeated = 0
+    for _ in range(20):
+        w = live_window(short, 30.0, 3.0, rng)
+        assert w.shape[1] == 90 and np.abs(w).sum(axis=(0, 2, 3)).min() > 0  # empty frames dropped
+        held += int(np.array_equal(w[:, 0], w[:, 1]) or np.array_equal(w[:, -1], w[:, -2]))
+        repeated += int(any(np.array_equal(w[:, i:i + 40], demo_clip[:, :40]) for i in range(50))
+                        and any(np.array_equal(w[:, i], demo_clip[:, 0]) for i in range(1, 90)))
+    assert held > 0 and repeated > 0
+    # at 15 fps the same 3 s is 45 frames
+    assert live_window(demo_clip, 15.0, 3.0, rng).shape[1] == 45
 
 
 def test_virtual_view_projects_keeps_absent_joints_and_is_seeded(demo_clip: np.ndarray) -> None:

@@ -14,7 +14,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from dvta_live.backbone.lift import LiftConfig  # option defaults (the package imports torch anyway)
+from dvta_live.backbone.lift import DEFAULT_FPS, LiftConfig  # option defaults (the package imports torch anyway)
 from dvta_live.console import console, err_console
 from dvta_live.errors import UserError
 
@@ -283,7 +283,10 @@ def extract_features_command(
     views: Annotated[int, typer.Option(min=0, help="Image-plane backbones: training features of VIEWS random "
                                        "virtual cameras per clip (what a live camera gives) instead of the "
                                        "recorded 3-D view; 0 = the recorded view.")] = 0,
-    seed: Annotated[int, typer.Option(help="Seed of the virtual cameras.")] = 0,
+    seed: Annotated[int, typer.Option(help="Seed of the virtual cameras and windows.")] = 0,
+    live_window_s: Annotated[float | None, typer.Option(
+        "--live-window", min=0.5, help="Training features of SECONDS-long stretches of each clip, as the live "
+        "loop's window holds them (shorter clips: held or repeated); default: whole clips.")] = None,
 ) -> None:
     """Write backbone features in the SynSE folder layout (train / ztest / gtest) that `dvta train-head` reads.
 
@@ -329,7 +332,8 @@ def extract_features_command(
         if recipe.plane == "xyz":
             raise UserError(f"--views needs an image-plane backbone; {backbone.name} uses recipe {recipe.name}",
                             backbone, "leave --views out (3-D backbones normalise the view themselves)")
-        train = other_views(train, views, seed)
+    if views > 0 or live_window_s is not None:
+        train = other_views(train, views, seed, live_window_s)
     with _progress() as progress:
         parts = {name: run_backbone(model, recipe, seqs, batch_size, progress, name)[0]
                  for name, seqs in (("train", train), ("ztest", ztest), ("gtest", gtest))}
@@ -337,7 +341,8 @@ def extract_features_command(
               for name, seqs in (("train", train), ("ztest", ztest), ("gtest", gtest))}
     meta = {"dataset": dataset.name, "class_names": list(dataset.class_names), "unseen": unseen_ids,
             "split": split, "test_subjects": sorted(test_ids), "backbone": str(backbone),
-            "backbone_architecture": info.architecture, "recipe": info.recipe, "views": views, "seed": seed}
+            "backbone_architecture": info.architecture, "recipe": info.recipe, "views": views, "seed": seed,
+            "live_window_s": live_window_s}
     save_features(out, parts["train"], labels["train"], parts["ztest"], labels["ztest"],
                   parts["gtest"] if gtest else None, labels["gtest"] if gtest else None, metadata=meta)
     console.print(f"[green]wrote[/] {escape(str(out))}: train {len(train)}, ztest {len(ztest)}, "
@@ -345,12 +350,19 @@ def extract_features_command(
                   f"{', '.join(dataset.class_names[i] for i in unseen_ids) or 'none'})")
 
 
-def other_views(sequences: Sequence[SkeletonSequence], count: int, seed: int) -> list[SkeletonSequence]:
-    """``count`` random virtual-camera views (image plane, MediaPipe-like errors) of each clip, seeded."""
-    from dvta_live.skeleton.views import virtual_view
+def other_views(sequences: Sequence[SkeletonSequence], count: int, seed: int,
+                window_s: float | None = None) -> list[SkeletonSequence]:
+    """``count`` random virtual-camera views (image plane, MediaPipe-like errors) of each clip, seeded;
+    ``count`` 0 keeps the recorded view (one copy). With ``window_s``, each copy is a live window of the
+    clip (``skeleton.views.live_window``) instead of the whole clip."""
+    from dvta_live.skeleton.views import live_window, virtual_view
 
-    return [dataclasses.replace(s, data=virtual_view(s.data, np.random.default_rng((seed, v, i))))
-            for v in range(count) for i, s in enumerate(sequences)]
+    def one(s: SkeletonSequence, v: int, i: int) -> SkeletonSequence:
+        rng = np.random.default_rng((seed, v, i))
+        data = s.data if window_s is None else live_window(s.data, s.fps or DEFAULT_FPS, window_s, rng)
+        return dataclasses.replace(s, data=virtual_view(data, rng) if count > 0 else data)
+
+    return [one(s, v, i) for v in range(max(count, 1)) for i, s in enumerate(sequences)]
 
 
 def _split_unseen(name: str, num_classes: int) -> list[int]:

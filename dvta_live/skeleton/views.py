@@ -84,4 +84,29 @@ def random_crop(data: np.ndarray, fps: float, rng: np.random.Generator) -> np.nd
     return data[:, start: start + keep]
 
 
-__all__ = ["random_crop", "virtual_view"]
+def live_window(data: np.ndarray, fps: float, seconds: float, rng: np.random.Generator) -> np.ndarray:
+    """What a live window of ``seconds`` holds of this clip [3, T, 25, M]: a random stretch of that length
+    of a longer take; a shorter clip whole, with the person standing still before and after it (the pose
+    held) or, half the time, doing it again (the clip repeated), as a webcam user repeats an action.
+
+    Head training features of whole clips resized to the window are played at the clip's own speed: a
+    2-s UTD-MHAD action fills the window that holds 3 s live, while long takes cut into 3-s pieces look
+    like live windows, and the head learnt to call every live window one of their classes."""
+    valid = np.flatnonzero(np.abs(data).sum(axis=(0, 2, 3)) > 0)
+    if valid.size == 0:
+        return data
+    data = data[:, valid[0]: valid[-1] + 1]
+    length, want = data.shape[1], max(1, round(seconds * fps))
+    if length < want:
+        if rng.random() < 0.5:
+            data = np.concatenate([data] * (want // length + 1), axis=1)
+        else:
+            before = int(rng.integers(0, want - length + 1))
+            data = np.concatenate([np.repeat(data[:, :1], before, axis=1), data,
+                                   np.repeat(data[:, -1:], want - length - before, axis=1)], axis=1)
+        length = data.shape[1]
+    start = int(rng.integers(0, length - want + 1))
+    return data[:, start: start + want]
+
+
+__all__ = ["live_window", "random_crop", "virtual_view"]
