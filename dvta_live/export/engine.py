@@ -124,13 +124,11 @@ def tensorrt_version_problem(version: str) -> str | None:
 
 def tensorrt_missing() -> str | None:
     """What is missing to build or run TensorRT engines here, in one line (None: nothing)."""
-    missing = []
+    missing, version = [], None
     try:
         import tensorrt
 
-        problem = tensorrt_version_problem(getattr(tensorrt, "__version__", "?"))
-        if problem:
-            missing.append(problem)
+        version = tensorrt_version_problem(getattr(tensorrt, "__version__", "?"))
     except Exception:  # noqa: BLE001 - ImportError, or a broken install failing to load its libraries
         missing.append("the tensorrt Python package is not installed")
     try:
@@ -142,7 +140,8 @@ def tensorrt_missing() -> str | None:
     except Exception:  # noqa: BLE001
         missing.append("torch is not importable")
     if not missing:
-        return None
+        return version  # None, or another major: a line of its own
+    missing += [version] if version else []
     return "TensorRT engines need an NVIDIA GPU and TensorRT: " + "; ".join(missing) + f"; to fix, {_TRT_INSTALL}"
 
 

@@ -140,8 +140,7 @@ class LabelsWatcher:
         try:
             check(len(labels))
         except UserError as exc:  # name this labels file; the runtime's message says what it takes
-            raise UserError(f"{len(labels)} actions, more or fewer than the runtime takes: {exc}",
-                            self.path) from None
+            raise UserError(f"{len(labels)} actions that the recogniser cannot score: {exc}", self.path) from None
 
     def limit_classes(self, check: Callable[[int], None]) -> None:
         """From now on, refuse a labels file ``check`` rejects (a runtime's ``check_classes``). The labels in
