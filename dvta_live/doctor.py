@@ -79,7 +79,13 @@ def _tensorrt() -> Check:
         detail = "not installed" if version is None else f"{version} installed but import fails"
         return Check("runtime", "TensorRT", False, detail,
                      "on an NVIDIA GPU machine: pip install 'dvta-live[tensorrt]'")
-    return Check("runtime", "TensorRT", True, getattr(trt, "__version__", version or "?"))
+    from dvta_live.export.engine import tensorrt_version_problem
+
+    found = str(getattr(trt, "__version__", version or "?"))
+    problem = tensorrt_version_problem(found)
+    if problem:
+        return Check("runtime", "TensorRT", False, problem, "pip install 'dvta-live[tensorrt]'")
+    return Check("runtime", "TensorRT", True, found)
 
 
 def _onnxruntime() -> Check:

@@ -1,8 +1,8 @@
 """Export to ONNX / TensorRT and the runtimes behind one interface: exported == eager on real skeletons.
 
 The parity tests run on the NTU samples in ../shared (skipped with the reason without them): ST-GCN with
-random weights, and Shift-GCN with the official NTU-120 weights. TensorRT tests are marked ``gpu`` and
-skip, saying what is missing, on a machine without TensorRT or an NVIDIA GPU.
+random weights, and Shift-GCN with the official NTU-120 weights. TensorRT engines are tested in
+test_tensorrt.py.
 """
 
 from __future__ import annotations
@@ -168,13 +168,20 @@ def test_metadata_in_onnx_and_beside(stgcn: tuple[Path, Path]) -> None:
 # -------------------------------------------------------------------------------- runtimes, refusals
 
 
-def test_onnx_runtime_exports_into_the_cache_once(tmp_path: Path) -> None:
+def test_onnx_runtime_exports_into_the_cache_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import dvta_live.export.engine as engine_module
+    import dvta_live.export.runtime as runtime_module
+
     model = save_untrained_model(tmp_path / "model", "stgcn", seed=3)
     first = open_runtime(model, "onnx")
     cache = Path(os.environ["DVTA_CACHE"])
     assert first.paths.folder.is_relative_to(cache) and first.paths.window.is_file()  # type: ignore[attr-defined]
     stamp = first.paths.window.stat().st_mtime_ns  # type: ignore[attr-defined]
-    second = open_runtime(model, "auto")  # on a CPU machine auto is ONNX Runtime, from the same cache
+    # what auto sees on a machine without a GPU, whatever this one has
+    monkeypatch.setattr(engine_module, "tensorrt_missing", lambda: "no GPU here")
+    monkeypatch.setattr(runtime_module, "_gpu_providers", lambda: False)
+    monkeypatch.setattr(runtime_module, "_cuda", lambda: False)
+    second = open_runtime(model, "auto")  # without a GPU auto is ONNX Runtime, from the same cache
     assert second.name == "onnxruntime-cpu" and "auto:" in second.describe()
     assert second.paths.window.stat().st_mtime_ns == stamp  # type: ignore[attr-defined]
 
@@ -237,67 +244,6 @@ def test_stale_or_mismatched_engine_is_refused(tmp_path: Path) -> None:
         ProfileBounds(min_batch=8, opt_batch=4).validate()
 
 
-class _FakeTensorRT:
-    """Records the TensorRT 10 builder calls ``export_engine`` makes (no GPU here: checks the flow and
-    the file it writes, not TensorRT's behaviour; the gpu tests below do that)."""
-
-    __version__ = "10.8.0.43"
-
-    def __init__(self) -> None:
-        from types import SimpleNamespace as NS
-
-        self.calls: list[tuple[object, ...]] = []
-        rec = self.calls
-        inputs = ["skeleton", "keys", "sq_ctx", "dot_ctx_delta", "sq_delta", "metric_base", "metric_delta"]
-        cache = NS(serialize=lambda: b"timing")
-        self.Logger = type("Logger", (), {"WARNING": 2, "__init__": lambda self, level: None})
-        self.NetworkDefinitionCreationFlag = NS(EXPLICIT_BATCH=0)
-        self.MemoryPoolType, self.BuilderFlag = NS(WORKSPACE="workspace"), NS(FP16="fp16")
-        network = NS(num_inputs=len(inputs), get_input=lambda i: NS(name=inputs[i]))
-        self.OnnxParser = lambda net, logger: NS(parse=lambda data: rec.append(("parse", len(data))) or True,
-                                                num_errors=0, get_error=lambda i: "")
-        profile = NS(set_shape=lambda name, lo, opt, hi: rec.append(("shape", name, lo, opt, hi)))
-        config = NS(set_memory_pool_limit=lambda pool, size: rec.append(("pool", pool, size)),
-                    set_flag=lambda flag: rec.append(("flag", flag)),
-                    add_optimization_profile=lambda p: rec.append(("profile",)),
-                    create_timing_cache=lambda data: rec.append(("cache", data)) or cache,
-                    set_timing_cache=lambda c, ignore: rec.append(("set_cache", ignore)) or True,
-                    get_timing_cache=lambda: cache)
-        self.Builder = lambda logger: NS(platform_has_fast_fp16=True, create_network=lambda flags: network,
-                                         create_builder_config=lambda: config,
-                                         create_optimization_profile=lambda: profile,
-                                         build_serialized_network=lambda net, cfg: memoryview(b"ENGINE"))
-
-
-def test_export_engine_flow_with_a_stand_in_tensorrt(stgcn: tuple[Path, Path], tmp_path: Path,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    import torch
-
-    import dvta_live.export.engine as engine_module
-
-    fake = _FakeTensorRT()
-    monkeypatch.setitem(sys.modules, "tensorrt", fake)
-    monkeypatch.setattr(engine_module, "tensorrt_missing", lambda: None)
-    monkeypatch.setattr(engine_module, "gpu_identity", lambda device=0: ("NVIDIA L4", (8, 9)))
-    monkeypatch.setattr(torch.cuda, "set_device", lambda device: None)
-    model, exported = stgcn
-    window = ExportPaths(exported).window
-    out = engine_module.export_engine(window, tmp_path / "m.engine", metadata=onnx_metadata(window),
-                                      profile=ProfileBounds(1, 4, 8, 1, 16, 64), timing_cache=tmp_path / "t.cache")
-    shapes = {c[1]: c[2:] for c in fake.calls if c[0] == "shape"}
-    assert shapes["skeleton"] == ((1, 3, 50, 25, 2), (4, 3, 50, 25, 2), (8, 3, 50, 25, 2))
-    assert shapes["keys"] == ((3, 1, 384), (3, 16, 384), (3, 64, 384))
-    assert shapes["metric_base"] == ((1, 768), (16, 768), (64, 768))
-    assert ("flag", "fp16") in fake.calls and ("set_cache", False) in fake.calls
-    assert (tmp_path / "t.cache").read_bytes() == b"timing"
-    header, blob = parse_engine_bytes(out.read_bytes())
-    assert blob == b"ENGINE" and header["precision"] == "fp16" and header["graph"] == "window"
-    assert header["profile"] == {"batch": [1, 4, 8], "classes": [1, 16, 64]}
-    _, info = load_recognizer(model)
-    check_engine_header(header, model_sha256=model_sha256(info), tensorrt_version="10.8.0.43",
-                        gpu_name="NVIDIA L4", compute_capability=(8, 9))
-
-
 # ------------------------------------------------------------------------------------------- CLI
 
 
@@ -355,74 +301,3 @@ def test_benchmark_cli_json(stgcn: tuple[Path, Path]) -> None:
                                                           for b in (1, 2)}
     assert all(r["samples_per_s"] > 0 and r["classes"] == 5 for r in rows)
     assert all(r["vs_torch"] == 1.0 for r in rows if r["runtime"] == "torch")
-
-
-# ------------------------------------------------------------------------------------ TensorRT (GPU)
-
-needs_tensorrt = pytest.mark.skipif(tensorrt_missing() is not None, reason=str(tensorrt_missing()))
-
-
-@pytest.fixture(scope="module")
-def engines(stgcn: tuple[Path, Path]) -> dict[str, Path]:
-    """fp32 and fp16 engines of the ST-GCN window graph with a small profile (B 1-8, C 1-64)."""
-    from dvta_live.export.engine import export_engine
-
-    _, exported = stgcn
-    paths = ExportPaths(exported)
-    profile = ProfileBounds(1, 4, 8, 1, 16, 64)
-    return {precision: export_engine(paths.window, exported / f"{precision}.engine",
-                                     metadata=onnx_metadata(paths.window), profile=profile,
-                                     fp16=precision == "fp16", timing_cache=paths.timing_cache)
-            for precision in ("fp32", "fp16")}
-
-
-@pytest.mark.gpu
-@needs_tensorrt
-def test_engine_matches_onnxruntime(stgcn: tuple[Path, Path], engines: dict[str, Path]) -> None:
-    from dvta_live.export.runtime import TensorRTRuntime
-
-    model, exported = stgcn
-    trt_rt = TensorRTRuntime(model, engines["fp32"])
-    onnx_rt = OnnxRuntime(model, exported, providers=["CPUExecutionProvider"])
-    windows = _ntu_windows(trt_rt.info.recipe)
-    text = check_text(30, trt_rt.info.text_dim)
-    got = trt_rt.scores(windows, trt_rt.prepare_text(text))
-    want = onnx_rt.scores(windows, onnx_rt.prepare_text(text))
-    assert compare_scores("tensorrt", "fp32", got, want).max_rel < 1e-3  # TF32 / tactic reassociation
-
-
-@pytest.mark.gpu
-@needs_tensorrt
-def test_engine_fp16_within_tolerance_of_eager(stgcn: tuple[Path, Path], engines: dict[str, Path]) -> None:
-    from dvta_live.export.check import TOLERANCES
-    from dvta_live.export.runtime import TensorRTRuntime
-
-    model, _ = stgcn
-    trt_rt, eager = TensorRTRuntime(model, engines["fp16"]), TorchRuntime(model)
-    assert trt_rt.precision == "fp16"
-    windows = _ntu_windows(eager.info.recipe)
-    text = check_text(60, eager.info.text_dim)
-    r = compare_scores("tensorrt", "fp16", trt_rt.scores(windows, trt_rt.prepare_text(text)),
-                       eager.scores(windows, eager.prepare_text(text)))
-    assert r.max_rel < TOLERANCES["fp16"]
-
-
-@pytest.mark.gpu
-@needs_tensorrt
-def test_engine_profile_bounds(stgcn: tuple[Path, Path], engines: dict[str, Path], tmp_path: Path) -> None:
-    from dvta_live.export.runtime import TensorRTRuntime
-
-    model, _ = stgcn
-    trt_rt = TensorRTRuntime(model, engines["fp32"])
-    lo, opt, hi = trt_rt.bounds("skeleton")
-    assert (lo[0], opt[0], hi[0]) == (1, 4, 8) and tuple(hi[1:]) == (3, 50, 25, 2)
-    assert [b[1] for b in trt_rt.bounds("keys")] == [1, 16, 64]
-    text = trt_rt.prepare_text(check_text(64, trt_rt.info.text_dim))
-    windows = _ntu_windows(trt_rt.info.recipe)
-    many = np.concatenate([windows, windows])[:11]  # beyond max B: run in chunks
-    assert trt_rt.scores(many, text).shape == (11, 64)
-    with pytest.raises(UserError, match="built for 1-64"):
-        trt_rt.prepare_text(check_text(65, trt_rt.info.text_dim))
-    other = save_untrained_model(tmp_path / "other", "stgcn", seed=5)
-    with pytest.raises(UserError, match="built from another model"):
-        TensorRTRuntime(other, engines["fp32"])

@@ -5,6 +5,13 @@ model's own recipe, never synthetic data: an exported graph that is only right o
 The difference is reported as max |exported - eager| and that divided by max |eager| (a relative error on
 the scale of the scores: elementwise ratios blow up at scores near zero). The check fails above the
 tolerance of the runtime's precision.
+
+That error can only catch an export that mixes up windows (ignores the skeleton, reverses the batch,
+reads the joints in another layout) when the scores depend on the window more than the tolerance: a
+model whose scores are nearly the same for every window (random weights) passes any such export. So each
+result also says how much the scores vary across windows (``window_spread``, on the same scale) and how
+well the export reproduces that variation (``centred_rel``: the error of the window-centred scores over
+their own scale); ``discriminates`` says whether the check could have told a wrong export apart.
 """
 
 from __future__ import annotations
@@ -24,6 +31,8 @@ from dvta_live.skeleton.recipe import Recipe
 # max |exported - eager| / max |eager| allowed per precision: fp32 graphs differ by reassociation only
 # (~1e-6 measured); fp16 kernels keep ~3 significant digits through a dozen GCN layers.
 TOLERANCES = {"fp32": 1e-4, "fp16": 2e-2}
+# A check discriminates when the scores' spread across windows is this many tolerances or more.
+DISCRIMINATION = 3.0
 
 
 @dataclass(frozen=True)
@@ -36,10 +45,18 @@ class CheckResult:
     max_rel: float
     top1_agreement: float  # fraction of windows whose best class is the same as eager's
     tolerance: float
+    window_spread: float = 0.0  # max |eager - its mean over windows| / max |eager|
+    centred_rel: float = float("nan")  # max |centred diff| / max |centred eager| (nan: one window, or no spread)
 
     @property
     def passed(self) -> bool:
         return bool(np.isfinite(self.max_rel)) and self.max_rel <= self.tolerance
+
+    @property
+    def discriminates(self) -> bool:
+        """Whether these windows' scores vary enough that an export mixing up windows fails the tolerance
+        (an output that ignores the skeleton is off by at least the spread)."""
+        return self.window_spread >= DISCRIMINATION * self.tolerance
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "passed": self.passed}
@@ -81,11 +98,21 @@ def check_text(num_classes: int, text_dim: int, seed: int = 0) -> np.ndarray:
 
 
 def compare_scores(name: str, precision: str, got: np.ndarray, want: np.ndarray) -> CheckResult:
-    diff = np.abs(got.astype(np.float64) - want.astype(np.float64))
-    scale = float(np.abs(want).max()) or 1.0
+    """``got`` [B, C] against the reference ``want`` [B, C] (same windows, same classes, same order)."""
+    if got.shape != want.shape:
+        raise ValueError(f"{name}: scores of shape {list(got.shape)} against {list(want.shape)}")
+    got, want = got.astype(np.float64), want.astype(np.float64)
+    diff = np.abs(got - want)
+    scale = float(np.abs(want).max()) if want.size else 0.0
+    scale = scale or 1.0
     max_abs = float(diff.max()) if diff.size else 0.0
+    centred_want = want - want.mean(axis=0, keepdims=True) if want.size else want
+    centred_got = got - got.mean(axis=0, keepdims=True) if got.size else got
+    spread = float(np.abs(centred_want).max()) if want.size else 0.0
+    centred = float(np.abs(centred_got - centred_want).max()) / spread if spread > 0 else float("nan")
     return CheckResult(name, precision, int(want.shape[0]), int(want.shape[1]), max_abs, max_abs / scale,
-                       float(np.mean(got.argmax(1) == want.argmax(1))), TOLERANCES[precision])
+                       float(np.mean(got.argmax(1) == want.argmax(1))) if want.size else 1.0,
+                       TOLERANCES[precision], spread / scale, centred)
 
 
 def compare_runtimes(reference: Runtime, candidate: Runtime, windows: np.ndarray, text: np.ndarray,
@@ -111,5 +138,5 @@ def check_whole_graph(path: Path, reference: Runtime, windows: np.ndarray, text:
     return compare_scores(f"onnxruntime-cpu, whole graph {path.name}", "fp32", got, want)
 
 
-__all__ = ["TOLERANCES", "CheckResult", "check_text", "check_whole_graph", "compare_runtimes", "compare_scores",
+__all__ = ["DISCRIMINATION", "TOLERANCES", "CheckResult", "check_text", "check_whole_graph", "compare_runtimes", "compare_scores",
            "default_check_data", "load_check_windows"]

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from dvta_live.errors import UserError
+from dvta_live.export.profile import TEXT_SIDE_NAMES
 from dvta_live.recognizer import RecognizerInfo
 
 DEFAULT_STEM = "recognizer"
@@ -30,9 +31,6 @@ METADATA_KEY = "dvta_live"  # the ONNX metadata_props key holding the JSON
 EXPORT_FORMAT = "dvta-live-export"
 EXPORT_FORMAT_VERSION = 1
 OPSET = 17
-
-# TextSide field names, in order: the text graph's outputs and the window graph's extra inputs.
-TEXT_SIDE_NAMES = ("keys", "sq_ctx", "dot_ctx_delta", "sq_delta", "metric_base", "metric_delta")
 
 
 def model_sha256(info: RecognizerInfo) -> str:

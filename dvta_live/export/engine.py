@@ -17,47 +17,21 @@ from __future__ import annotations
 
 import json
 import struct
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from dvta_live.errors import UserError
-from dvta_live.export.common import TEXT_SIDE_NAMES
+from dvta_live.export.profile import TEXT_SIDE_NAMES, ProfileBounds, fast_fp16
 from dvta_live.outputs import write_bytes_atomic
 
 ENGINE_MAGIC = b"DVTAENG1"
-ENGINE_HEADER_VERSION = 1
+ENGINE_HEADER_VERSION = 2  # 2: fp32 engines are strict fp32 (TF32 cleared); "tf32" recorded
 _MAX_HEADER = 1 << 20  # a header is a few kB; anything larger is a corrupt length
 _REBUILD = "rebuild it on this machine: dvta export --format engine"
 _TRT_INSTALL = "on a machine with an NVIDIA GPU and CUDA torch: pip install 'dvta-live[tensorrt]' (TensorRT 10.x)"
-
-
-@dataclass(frozen=True)
-class ProfileBounds:
-    """min / opt / max of the two dynamic axes, B (windows per call) and C (classes)."""
-
-    min_batch: int = 1
-    opt_batch: int = 16
-    max_batch: int = 64
-    min_classes: int = 1
-    opt_classes: int = 60
-    max_classes: int = 256
-
-    def validate(self) -> None:
-        for axis, lo, mid, hi in (("batch", self.min_batch, self.opt_batch, self.max_batch),
-                                  ("classes", self.min_classes, self.opt_classes, self.max_classes)):
-            if not 1 <= lo <= mid <= hi:
-                raise UserError(f"profile {axis} needs 1 <= min <= opt <= max, got {lo}, {mid}, {hi}",
-                                fix=f"fix --min-{axis} / --opt-{axis} / --max-{axis}")
-
-    def to_dict(self) -> dict[str, list[int]]:
-        return {"batch": [self.min_batch, self.opt_batch, self.max_batch],
-                "classes": [self.min_classes, self.opt_classes, self.max_classes]}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ProfileBounds:
-        b, c = data["batch"], data["classes"]
-        return cls(int(b[0]), int(b[1]), int(b[2]), int(c[0]), int(c[1]), int(c[2]))
+# The engine code is written against TensorRT 10's API (weakly typed networks: BuilderFlag.FP16 / TF32,
+# which TensorRT 11 removes); pyproject pins the extra to the same major.
+TENSORRT_MAJOR = 10
 
 
 # ------------------------------------------------------------------------------------------ header
@@ -136,11 +110,25 @@ def check_engine_header(header: dict[str, Any], *, model_sha256: str, tensorrt_v
 # ------------------------------------------------------------------------------------ availability
 
 
+def tensorrt_version_problem(version: str) -> str | None:
+    """Why this TensorRT version cannot build or run dvta-live engines, in one line (None: it can)."""
+    try:
+        major = int(str(version).split(".")[0])
+    except ValueError:
+        return f"TensorRT reports an unreadable version {version!r}"
+    if major != TENSORRT_MAJOR:
+        return (f"TensorRT {version} is installed; dvta-live's engine code is written for TensorRT "
+                f"{TENSORRT_MAJOR}.x (pip install 'tensorrt>={TENSORRT_MAJOR},<{TENSORRT_MAJOR + 1}')")
+    return None
+
+
 def tensorrt_missing() -> str | None:
     """What is missing to build or run TensorRT engines here, in one line (None: nothing)."""
-    missing = []
+    missing, version = [], None
     try:
-        import tensorrt  # noqa: F401
+        import tensorrt
+
+        version = tensorrt_version_problem(getattr(tensorrt, "__version__", "?"))
     except Exception:  # noqa: BLE001 - ImportError, or a broken install failing to load its libraries
         missing.append("the tensorrt Python package is not installed")
     try:
@@ -152,20 +140,18 @@ def tensorrt_missing() -> str | None:
     except Exception:  # noqa: BLE001
         missing.append("torch is not importable")
     if not missing:
-        return None
+        return version  # None, or another major: a line of its own
+    missing += [version] if version else []
     return "TensorRT engines need an NVIDIA GPU and TensorRT: " + "; ".join(missing) + f"; to fix, {_TRT_INSTALL}"
 
 
 def require_tensorrt() -> Any:
-    """The tensorrt module, or a UserError saying exactly what is missing."""
+    """The tensorrt module, or a UserError saying exactly what is missing (another major included)."""
     missing = tensorrt_missing()
     if missing:
         raise UserError(missing)
     import tensorrt as trt
 
-    if int(trt.__version__.split(".")[0]) < 10:
-        raise UserError(f"TensorRT {trt.__version__} is too old: the engine code uses the 10.x tensor API",
-                        fix="pip install 'tensorrt>=10'")
     return trt
 
 
@@ -177,16 +163,46 @@ def gpu_identity(device: int = 0) -> tuple[str, tuple[int, int]]:
     return str(props.name), (int(props.major), int(props.minor))
 
 
-def _profile_shapes(name: str, window: int, text_dim: int, p: ProfileBounds) -> tuple[tuple[int, ...], ...]:
-    """(min, opt, max) shape of one input of the window or recogniser graph."""
-    d, h = text_dim, 2 * text_dim
+class CudaDevice:
+    """The CUDA device (and stream) TensorRT builds and runs on, through torch: no pycuda / cuda-python.
 
-    def shape(b: int, c: int) -> tuple[int, ...]:
-        return {"skeleton": (b, 3, window, 25, 2), "text": (c, 2, d), "keys": (3, c, d), "sq_ctx": (c,),
-                "dot_ctx_delta": (c,), "sq_delta": (c,), "metric_base": (c, h), "metric_delta": (c, h)}[name]
+    Everything device-specific the builder and the runner do goes through here: one seam, so the tests
+    run both end to end on the host with a stand-in TensorRT."""
 
-    return (shape(p.min_batch, p.min_classes), shape(p.opt_batch, p.opt_classes),
-            shape(p.max_batch, p.max_classes))
+    def __init__(self, index: int = 0) -> None:
+        import torch
+
+        self._torch, self.index = torch, index
+        self.device = torch.device("cuda", index)
+        self._stream: Any = None
+
+    @property
+    def stream(self) -> Any:
+        if self._stream is None:
+            self._stream = self._torch.cuda.Stream(self.device)
+        return self._stream
+
+    def scope(self) -> Any:
+        """This device as the current one and its stream as torch's current stream: TensorRT builds,
+        deserialises and enqueues on the current device, and torch's copies must be ordered with the
+        engine's work on the same stream."""
+        import contextlib
+
+        stack = contextlib.ExitStack()
+        stack.enter_context(self._torch.cuda.device(self.index))
+        stack.enter_context(self._torch.cuda.stream(self.stream))
+        return stack
+
+    @property
+    def handle(self) -> int:
+        """The stream as ``execute_async_v3`` takes it (a cudaStream_t as an int)."""
+        return int(self.stream.cuda_stream)
+
+    def synchronize(self) -> None:
+        self.stream.synchronize()
+
+    def identity(self) -> tuple[str, tuple[int, int]]:
+        return gpu_identity(self.index)
 
 
 # ------------------------------------------------------------------------------------------ export
@@ -194,72 +210,102 @@ def _profile_shapes(name: str, window: int, text_dim: int, p: ProfileBounds) -> 
 
 def export_engine(onnx_path: str | Path, out: str | Path, *, metadata: dict[str, Any],
                   profile: ProfileBounds | None = None, fp16: bool | None = None,
-                  timing_cache: str | Path | None = None, workspace_gib: float = 4.0, device: int = 0) -> Path:
+                  timing_cache: str | Path | None = None, workspace_gib: float = 4.0, device: int = 0,
+                  notes: list[str] | None = None) -> Path:
     """Build a TensorRT engine from an exported graph (``window`` or ``recognizer``) and write it, with
     its header, to ``out``. ``metadata``: the export's metadata (model hash, dims; ``onnx_metadata``).
 
-    fp16 (None: when ``builder.platform_has_fast_fp16``) lets TensorRT pick fp16 kernels; inputs and
-    outputs stay fp32. One optimisation profile covers ``profile``'s B and C ranges. ``timing_cache``
-    (read if present, written after the build) makes rebuilds of the same layers much faster.
+    fp16 (None: when the GPU's compute capability has fast fp16) lets TensorRT pick fp16 kernels; inputs
+    and outputs stay fp32. An fp32 engine is strict fp32 (TF32 off), so ``--check``'s fp32 tolerance
+    holds. One optimisation profile covers ``profile``'s B and C ranges. ``timing_cache`` (read if
+    present and timed on this GPU and TensorRT, written after the build) makes rebuilds much faster.
+    What the caller should hear (a refused timing cache) is appended to ``notes``.
     """
     trt = require_tensorrt()
-    import torch
-
     profile = profile or ProfileBounds()
     profile.validate()
+    notes = notes if notes is not None else []
     onnx_path, out = Path(onnx_path), Path(out)
     window, text_dim = int(metadata["recipe"]["window"]), int(metadata["text_dim"])
-    torch.cuda.set_device(device)
-    gpu, capability = gpu_identity(device)
+    cache_path = Path(timing_cache) if timing_cache else None
+    cuda = CudaDevice(device)
+    with cuda.scope():  # TensorRT builds for the current CUDA device
+        gpu, capability = cuda.identity()
+        use_fp16 = fast_fp16(capability) if fp16 is None else bool(fp16)
+        serialized, inputs, tf32 = _build(trt, onnx_path, window, text_dim, profile, use_fp16, cache_path,
+                                          workspace_gib, notes)
+    header = {"model_sha256": metadata["model_sha256"], "tensorrt": trt.__version__, "gpu": gpu,
+              "compute_capability": list(capability), "precision": "fp16" if use_fp16 else "fp32",
+              "tf32": tf32, "graph": metadata.get("graph", "window"), "onnx": onnx_path.name, "inputs": inputs,
+              "window": window, "text_dim": text_dim, "feature_dim": metadata.get("feature_dim"),
+              "architecture": metadata.get("architecture"), "recipe": metadata.get("recipe"),
+              "text_model": metadata.get("text_model"), "profile": profile.to_dict()}
+    write_bytes_atomic(out, pack_engine(header, serialized))
+    return out
 
+
+def _build(trt: Any, onnx_path: Path, window: int, text_dim: int, profile: ProfileBounds, use_fp16: bool,
+           cache_path: Path | None, workspace_gib: float, notes: list[str]) -> tuple[bytes, list[str], bool]:
+    """(serialized engine, graph inputs, whether TF32 was allowed) for the current CUDA device."""
     logger = trt.Logger(trt.Logger.WARNING)
     builder = trt.Builder(logger)
-    # Explicit batch is the only mode in TensorRT 10 (the flag is deprecated there, gone after): pass it
-    # only where it still exists, so the same code builds on 10.x and later.
-    flag = getattr(trt.NetworkDefinitionCreationFlag, "EXPLICIT_BATCH", None)
-    network = builder.create_network(0 if flag is None else 1 << int(flag))
+    network = builder.create_network(0)  # explicit batch is TensorRT 10's only mode (its flag is deprecated)
     parser = trt.OnnxParser(network, logger)
-    if not parser.parse(onnx_path.read_bytes()):
+    if not parser.parse(onnx_path.read_bytes(), str(onnx_path)):
         errors = "; ".join(str(parser.get_error(i)) for i in range(parser.num_errors))
         raise UserError(f"TensorRT cannot parse this ONNX graph: {errors[:300]}", onnx_path,
                         "export it again with dvta export (opset 17)")
     inputs = [network.get_input(i).name for i in range(network.num_inputs)]
     unknown = [n for n in inputs if n not in ("skeleton", "text", *TEXT_SIDE_NAMES)]
-    if unknown:
-        raise UserError(f"graph inputs {unknown} are not a dvta-live recogniser's", onnx_path,
+    if unknown or "skeleton" not in inputs:
+        raise UserError(f"graph inputs {inputs} are not a dvta-live recogniser's", onnx_path,
                         "build from recognizer.window.onnx or recognizer.onnx written by dvta export")
 
     config = builder.create_builder_config()
     config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, int(workspace_gib * (1 << 30)))
-    use_fp16 = bool(builder.platform_has_fast_fp16) if fp16 is None else bool(fp16)
     if use_fp16:
         config.set_flag(trt.BuilderFlag.FP16)
+    else:
+        # TensorRT 10 allows TF32 by default: a 10-bit mantissa in convolutions and matmuls (~4e-4 on these
+        # graphs) that an engine labelled fp32, and --check's fp32 tolerance, must not have.
+        config.clear_flag(trt.BuilderFlag.TF32)
+    tf32 = bool(config.get_flag(trt.BuilderFlag.TF32))
     optimisation = builder.create_optimization_profile()
     for name in inputs:
-        optimisation.set_shape(name, *_profile_shapes(name, window, text_dim, profile))
-    config.add_optimization_profile(optimisation)
-    cache_path = Path(timing_cache) if timing_cache else None
-    cache_bytes = cache_path.read_bytes() if cache_path is not None and cache_path.is_file() else b""
-    cache = config.create_timing_cache(cache_bytes)
-    config.set_timing_cache(cache, False)  # False: refuse a cache from another GPU / version
+        optimisation.set_shape(name, *profile.shapes(name, window, text_dim))
+    if config.add_optimization_profile(optimisation) < 0:
+        raise UserError(f"TensorRT refused the optimisation profile {profile.to_dict()}", onnx_path,
+                        "check --min/--opt/--max-batch and -classes")
+    _attach_timing_cache(config, cache_path, notes)
 
     serialized = builder.build_serialized_network(network, config)
     if serialized is None:
         raise UserError("TensorRT could not build an engine from this graph (see its log above)", onnx_path,
                         "try a smaller --max-batch / --max-classes or --workspace larger")
-    if cache_path is not None:  # keep what this build timed, for the next one
-        write_bytes_atomic(cache_path, bytes(memoryview(config.get_timing_cache().serialize())))
-
-    header = {"model_sha256": metadata["model_sha256"], "tensorrt": trt.__version__, "gpu": gpu,
-              "compute_capability": list(capability), "precision": "fp16" if use_fp16 else "fp32",
-              "graph": metadata.get("graph", "window"), "onnx": onnx_path.name, "inputs": inputs,
-              "window": window, "text_dim": text_dim, "feature_dim": metadata.get("feature_dim"),
-              "architecture": metadata.get("architecture"), "recipe": metadata.get("recipe"),
-              "text_model": metadata.get("text_model"), "profile": profile.to_dict()}
-    write_bytes_atomic(out, pack_engine(header, bytes(memoryview(serialized))))
-    return out
+    cache = config.get_timing_cache() if cache_path is not None else None
+    if cache is not None:  # keep what this build timed, for the next one
+        write_bytes_atomic(cache_path, bytes(memoryview(cache.serialize())))
+    return bytes(memoryview(serialized)), inputs, tf32
 
 
-__all__ = ["ENGINE_MAGIC", "ProfileBounds", "check_engine_header", "export_engine", "gpu_identity",
-           "pack_engine", "parse_engine_bytes", "read_engine_file", "read_engine_header", "require_tensorrt",
-           "tensorrt_missing"]
+def _attach_timing_cache(config: Any, path: Path | None, notes: list[str]) -> None:
+    """The timing cache at ``path`` if TensorRT takes it, else a fresh one (written over it after the build).
+
+    A cache travels with a copied model folder; ``set_timing_cache(..., ignore_mismatch=False)`` refuses
+    one timed on another GPU or TensorRT version (its timings would mislead tactic selection), and a
+    damaged file does not even load."""
+    data = path.read_bytes() if path is not None and path.is_file() else b""
+    if data:
+        cache = config.create_timing_cache(data)
+        if cache is not None and config.set_timing_cache(cache, False):
+            return
+        notes.append(f"{path}: a timing cache of another GPU or TensorRT version, or damaged; timing this "
+                     "build from scratch and replacing it")
+    cache = config.create_timing_cache(b"")
+    if cache is None or not config.set_timing_cache(cache, False):
+        notes.append("TensorRT gave no fresh timing cache; building without one")
+
+
+__all__ = ["ENGINE_MAGIC", "TENSORRT_MAJOR", "CudaDevice", "ProfileBounds", "check_engine_header", "export_engine",
+           "gpu_identity", "pack_engine", "parse_engine_bytes", "read_engine_file", "read_engine_header",
+           "require_tensorrt", "tensorrt_missing", "tensorrt_version_problem"]

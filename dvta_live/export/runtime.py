@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from dvta_live.errors import UserError
+from dvta_live.export.profile import ProfileBounds
 from dvta_live.recognizer import RecognizerInfo
 
 RUNTIMES = ("auto", "tensorrt", "onnx", "torch")
@@ -39,6 +40,8 @@ class Runtime(ABC):
 
     name: str  # "torch", "onnxruntime-cpu", "tensorrt", ...
     info: RecognizerInfo
+    # The B and C a runtime built for fixed shape ranges accepts (a TensorRT engine's profile); None: any.
+    profile: ProfileBounds | None = None
 
     @abstractmethod
     def prepare_text(self, text: np.ndarray) -> PreparedText:
@@ -46,13 +49,36 @@ class Runtime(ABC):
 
     @abstractmethod
     def scores(self, windows: np.ndarray, text: PreparedText) -> np.ndarray:
-        """[B, 3, window, 25, 2] float32 recipe output -> [B, C] float32 scores (logits)."""
+        """[B, 3, window, 25, 2] float32 recipe output -> [B, C] float32 scores (logits), any B."""
 
     def describe(self) -> str:
         return self.name
 
     def close(self) -> None:
         """Release device memory / sessions."""
+
+    def check_classes(self, num_classes: int) -> None:
+        """Refuse, in one line, a labels file of ``num_classes`` this runtime cannot score. The labels
+        watcher calls it on every reload, so a file too big is a rejected edit, not a crash mid-run."""
+        p = self.profile
+        if p is not None and not p.fits_classes(num_classes):
+            raise UserError(f"the labels have {num_classes} classes; {self.name} is set up for "
+                            f"{p.min_classes}-{p.max_classes}", fix="edit the labels, or use another --runtime")
+
+    def _batched(self, windows: np.ndarray, num_classes: int, run: Any) -> np.ndarray:
+        """``run(chunk)`` over chunks the profile accepts: a batch above max_batch is split, one below
+        min_batch is padded with empty windows (their scores dropped). No profile: one call."""
+        if self.profile is None:
+            return run(windows)
+        lo, hi = self.profile.min_batch, self.profile.max_batch
+        out = []
+        for start in range(0, len(windows), hi):
+            chunk = windows[start:start + hi]
+            n = len(chunk)
+            if n < lo:
+                chunk = np.concatenate([chunk, np.zeros((lo - n, *chunk.shape[1:]), chunk.dtype)])
+            out.append(run(chunk)[:n])
+        return np.concatenate(out) if out else np.zeros((0, num_classes), np.float32)
 
     def _check_text(self, text: np.ndarray) -> np.ndarray:
         # a copy: TextTensor's embeddings are read-only, which torch.from_numpy warns about (once per labels file)
@@ -115,9 +141,23 @@ _ORT_NAMES = {"TensorrtExecutionProvider": "onnxruntime-tensorrt", "CUDAExecutio
               "CPUExecutionProvider": "onnxruntime-cpu"}
 
 
+# What ONNX Runtime's TensorRT provider builds its engines for: the same defaults as `dvta export --format
+# engine`, through the same shape table, so both accept the same batches and labels files.
+ORT_TENSORRT_PROFILE = ProfileBounds()
+
+
 def _shape_spec(shapes: dict[str, tuple[int, ...]]) -> str:
     """ORT's TensorRT EP profile syntax: ``name:1x3x50x25x2,keys:3x1x384``."""
     return ",".join(f"{n}:{'x'.join(map(str, s))}" for n, s in shapes.items())
+
+
+def ort_tensorrt_profile(profile: ProfileBounds, window: int, text_dim: int) -> dict[str, str]:
+    """The TensorRT provider's explicit profile options for the window graph's inputs."""
+    from dvta_live.export.profile import TEXT_SIDE_NAMES
+
+    shapes = {name: profile.shapes(name, window, text_dim) for name in ("skeleton", *TEXT_SIDE_NAMES)}
+    return {f"trt_profile_{kind}_shapes": _shape_spec({n: s[i] for n, s in shapes.items()})
+            for i, kind in enumerate(("min", "opt", "max"))}
 
 
 def find_onnx_export(info: RecognizerInfo, model_hash: str, onnx: str | Path | None = None,
@@ -224,6 +264,8 @@ class OnnxRuntime(Runtime):
                                                  providers=["CPUExecutionProvider"])
         self.provider = self.window_session.get_providers()[0]
         self.name = _ORT_NAMES.get(self.provider, f"onnxruntime-{self.provider}")
+        # the TensorRT provider builds its engines for these bounds: batches are split to them like an engine's
+        self.profile = ORT_TENSORRT_PROFILE if self.provider == "TensorrtExecutionProvider" else None
         self._side_names = TEXT_SIDE_NAMES
         self._on_gpu = self.provider != "CPUExecutionProvider"
         self.graphs = f"{self.paths.text.name} + {self.paths.window.name}"
@@ -232,24 +274,17 @@ class OnnxRuntime(Runtime):
     def _provider(self, name: str, device_id: int, engine_cache: Path) -> Any:
         if name == "TensorrtExecutionProvider":
             engine_cache.mkdir(parents=True, exist_ok=True)
-            window, d = self.info.window, self.info.text_dim
-
-            def shapes(b: int, c: int) -> str:
-                return _shape_spec({"skeleton": (b, 3, window, 25, 2), "keys": (3, c, d), "sq_ctx": (c,),
-                                    "dot_ctx_delta": (c,), "sq_delta": (c,), "metric_base": (c, 2 * d),
-                                    "metric_delta": (c, 2 * d)})
-
             return (name, {"device_id": device_id, "trt_fp16_enable": True,
                            "trt_engine_cache_enable": True, "trt_engine_cache_path": str(engine_cache),
                            "trt_timing_cache_enable": True, "trt_timing_cache_path": str(engine_cache),
-                           "trt_profile_min_shapes": shapes(1, 1), "trt_profile_opt_shapes": shapes(16, 60),
-                           "trt_profile_max_shapes": shapes(64, 256)})
+                           **ort_tensorrt_profile(ORT_TENSORRT_PROFILE, self.info.window, self.info.text_dim)})
         if name == "CUDAExecutionProvider":
             return (name, {"device_id": device_id})
         return name
 
     def prepare_text(self, text: np.ndarray) -> PreparedText:
         text = self._check_text(text)
+        self.check_classes(int(text.shape[0]))
         side = dict(zip(self._side_names, self.text_session.run(list(self._side_names), {"text": text}),
                         strict=True))
         if self._on_gpu:  # upload once per labels file, not once per window
@@ -258,11 +293,14 @@ class OnnxRuntime(Runtime):
 
     def scores(self, windows: np.ndarray, text: PreparedText) -> np.ndarray:
         windows = self._check_windows(windows)
+        return self._batched(windows, text.num_classes, lambda chunk: self._run(chunk, text.value))
+
+    def _run(self, windows: np.ndarray, side: dict[str, Any]) -> np.ndarray:
         if not self._on_gpu:
-            return self.window_session.run(["scores"], {"skeleton": windows, **text.value})[0]
+            return self.window_session.run(["scores"], {"skeleton": windows, **side})[0]
         binding = self.window_session.io_binding()
         binding.bind_cpu_input("skeleton", windows)
-        for name, value in text.value.items():
+        for name, value in side.items():
             binding.bind_ortvalue_input(name, value)
         binding.bind_output("scores")
         self.window_session.run_with_iobinding(binding)
@@ -281,10 +319,10 @@ class OnnxRuntime(Runtime):
 class TensorRTRuntime(Runtime):
     """A TensorRT engine built by ``dvta export --format engine``, run with the 10.x tensor API.
 
-    Device buffers are torch CUDA tensors (their ``data_ptr`` goes to ``set_tensor_address``), so no
-    pycuda / cuda-python is needed. The class side is computed once per labels file by the model's own
-    head on the GPU (``encode_text``) and kept on the device. Batches larger than the engine's profile
-    are run in chunks; a batch below its minimum is padded.
+    Device buffers are torch CUDA tensors (their ``data_ptr`` goes to ``set_tensor_address``). The class
+    side is computed once per labels file by the model's own head on the GPU (``encode_text``) and kept on
+    the device. Batches are split to the engine's profile and padded up to its minimum (``_batched``); a
+    labels file outside its classes is refused (``check_classes``).
     """
 
     def __init__(self, model_path: str | Path, engine: str | Path | None = None, *, device: int = 0) -> None:
@@ -294,9 +332,8 @@ class TensorRTRuntime(Runtime):
 
         from dvta_live.export.common import default_export_paths, model_sha256
         from dvta_live.export.engine import (
-            ProfileBounds,
+            CudaDevice,
             check_engine_header,
-            gpu_identity,
             read_engine_file,
             require_tensorrt,
         )
@@ -304,82 +341,112 @@ class TensorRTRuntime(Runtime):
 
         trt = require_tensorrt()
         self._torch, self._trt = torch, trt
-        self.device = torch.device("cuda", device)
+        self._cuda = CudaDevice(device)
+        self.device = self._cuda.device
         self.model, self.info = load_recognizer(model_path, self.device)
         self.engine_path = Path(engine) if engine is not None else default_export_paths(self.info).engine
         header, blob = read_engine_file(self.engine_path)
-        gpu, capability = gpu_identity(device)
+        gpu, capability = self._cuda.identity()
         check_engine_header(header, model_sha256=model_sha256(self.info), tensorrt_version=trt.__version__,
                             gpu_name=gpu, compute_capability=capability, path=self.engine_path)
         self.header = header
-        self.profile = ProfileBounds.from_dict(header["profile"])
         self.precision = str(header.get("precision", "fp32"))
         self._logger = trt.Logger(trt.Logger.WARNING)
-        self._runtime = trt.Runtime(self._logger)
-        self.engine = self._runtime.deserialize_cuda_engine(blob)
-        if self.engine is None:
-            raise UserError("TensorRT could not deserialize this engine", self.engine_path,
-                            "rebuild it: dvta export --format engine")
-        self.context = self.engine.create_execution_context()
+        with self._cuda.scope():  # on device N, not whichever device happens to be current
+            self._runtime = trt.Runtime(self._logger)
+            self.engine = self._runtime.deserialize_cuda_engine(blob)
+            if self.engine is None:
+                raise UserError("TensorRT could not deserialize this engine", self.engine_path,
+                                "rebuild it: dvta export --format engine")
+            self.context = self.engine.create_execution_context()
+        if self.context is None:
+            raise UserError("TensorRT could not create an execution context for this engine (GPU memory?)",
+                            self.engine_path, "free GPU memory, or rebuild with a smaller --max-batch")
         names = [self.engine.get_tensor_name(i) for i in range(self.engine.num_io_tensors)]
         self.inputs = [n for n in names if self.engine.get_tensor_mode(n) == trt.TensorIOMode.INPUT]
         self.outputs = [n for n in names if n not in self.inputs]
-        if self.outputs != ["scores"]:
-            raise UserError(f"engine outputs {self.outputs}, a dvta-live engine has 'scores'", self.engine_path,
+        if self.outputs != ["scores"] or "skeleton" not in self.inputs:
+            raise UserError(f"engine tensors {names} are not a dvta-live engine's", self.engine_path,
                             "rebuild it: dvta export --format engine")
-        self._dtypes = {n: _torch_dtype(torch, trt, self.engine.get_tensor_dtype(n)) for n in names}
-        self._stream = torch.cuda.Stream(self.device)
+        self._dtypes = {n: _torch_dtype(torch, trt, self.engine.get_tensor_dtype(n), self.engine_path)
+                        for n in names}
+        self.profile = self._engine_profile()
         self._lock = threading.Lock()  # one execution context: one call at a time
         self.name = "tensorrt"
         self.graphs = f"{self.engine_path.name} ({header.get('graph', 'window')} graph)"
 
-    def bounds(self, name: str) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
+    def profile_shapes(self, name: str) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
         """The engine's own (min, opt, max) shape of an input (profile 0)."""
         lo, mid, hi = self.engine.get_tensor_profile_shape(name, 0)
         return tuple(lo), tuple(mid), tuple(hi)
 
+    def _engine_profile(self) -> ProfileBounds:
+        """The B and C bounds the engine itself was built with; refused when its header says otherwise."""
+        batch = [shape[0] for shape in self.profile_shapes("skeleton")]
+        if "text" in self.inputs:  # whole-recogniser graph: text [C, 2, D]
+            classes = [shape[0] for shape in self.profile_shapes("text")]
+        else:  # window graph: keys [3, C, D]
+            classes = [shape[1] for shape in self.profile_shapes("keys")]
+        actual = ProfileBounds(*batch, *classes)
+        if actual.to_dict() != self.header.get("profile"):
+            raise UserError(f"the engine's optimisation profile {actual.to_dict()} is not the one its header "
+                            f"records ({self.header.get('profile')})", self.engine_path,
+                            "rebuild it: dvta export --format engine")
+        return actual
+
+    def check_classes(self, num_classes: int) -> None:
+        p = self.profile
+        if p is not None and not p.fits_classes(num_classes):
+            raise UserError(f"the labels have {num_classes} classes; this engine was built for {p.min_classes}-"
+                            f"{p.max_classes}", self.engine_path, p.classes_fix(num_classes))
+
     def prepare_text(self, text: np.ndarray) -> PreparedText:
         text = self._check_text(text)
-        c, p = int(text.shape[0]), self.profile
-        if not p.min_classes <= c <= p.max_classes:
-            raise UserError(f"the labels have {c} classes; this engine was built for {p.min_classes}-"
-                            f"{p.max_classes}", self.engine_path,
-                            f"rebuild it with --max-classes {max(c, p.max_classes)} (dvta export --format engine)")
+        c = int(text.shape[0])
+        self.check_classes(c)
         torch = self._torch
-        with torch.inference_mode(), torch.cuda.stream(self._stream):
+        with torch.inference_mode(), self._cuda.scope():
             t = torch.from_numpy(text).to(self.device)
             if "text" in self.inputs:  # an engine of the whole recogniser takes the text itself
                 value = {"text": t.to(self._dtypes["text"]).contiguous()}
             else:
                 side = self.model.head.encode_text(t)
                 value = {n: v.to(self._dtypes[n]).contiguous() for n, v in side._asdict().items()}
-        self._stream.synchronize()
+        self._cuda.synchronize()
         return PreparedText(c, value)
 
     def scores(self, windows: np.ndarray, text: PreparedText) -> np.ndarray:
         windows = self._check_windows(windows)
-        p = self.profile
-        chunks = [self._run(windows[i:i + p.max_batch], text.value) for i in range(0, len(windows), p.max_batch)]
-        return np.concatenate(chunks) if chunks else np.zeros((0, text.num_classes), np.float32)
+        return self._batched(windows, text.num_classes, lambda chunk: self._run(chunk, text))
 
-    def _run(self, windows: np.ndarray, side: dict[str, Any]) -> np.ndarray:
-        torch, b = self._torch, len(windows)
-        pad = max(0, self.profile.min_batch - b)
-        if pad:
-            windows = np.concatenate([windows, np.zeros((pad, *windows.shape[1:]), np.float32)])
-        with self._lock, torch.inference_mode(), torch.cuda.stream(self._stream):
+    def _run(self, windows: np.ndarray, text: PreparedText) -> np.ndarray:
+        """One execution on a batch within the profile (``_batched`` sees to that)."""
+        torch, context, side = self._torch, self.context, text.value
+        with self._lock, torch.inference_mode(), self._cuda.scope():
             x = torch.from_numpy(windows).to(self.device).to(self._dtypes["skeleton"]).contiguous()
             feeds = {"skeleton": x, **side}
             for name in self.inputs:
                 tensor = feeds[name]
-                self.context.set_input_shape(name, tuple(tensor.shape))
-                self.context.set_tensor_address(name, tensor.data_ptr())
-            out = torch.empty(tuple(self.context.get_tensor_shape("scores")), dtype=self._dtypes["scores"],
-                              device=self.device)
-            self.context.set_tensor_address("scores", out.data_ptr())
-            if not self.context.execute_async_v3(self._stream.cuda_stream):
+                if not context.set_input_shape(name, tuple(tensor.shape)):
+                    raise UserError(f"input {name} of shape {list(tensor.shape)} is outside this engine's "
+                                    f"optimisation profile {self.profile.to_dict() if self.profile else ''}",
+                                    self.engine_path, "rebuild it with wider --min/--max bounds")
+                if not context.set_tensor_address(name, tensor.data_ptr()):
+                    raise RuntimeError(f"TensorRT refused the buffer of input {name} ({self.engine_path})")
+            unresolved = context.infer_shapes()
+            if unresolved:
+                raise UserError(f"TensorRT cannot infer the shapes of {list(unresolved)} from these inputs",
+                                self.engine_path, "rebuild it: dvta export --format engine")
+            shape = tuple(context.get_tensor_shape("scores"))
+            if shape != (len(windows), text.num_classes):
+                raise UserError(f"this engine gives scores of shape {list(shape)} for {len(windows)} windows",
+                                self.engine_path, "rebuild it: dvta export --format engine")
+            out = torch.empty(shape, dtype=self._dtypes["scores"], device=self.device)
+            if not context.set_tensor_address("scores", out.data_ptr()):
+                raise RuntimeError(f"TensorRT refused the output buffer ({self.engine_path})")
+            if not context.execute_async_v3(self._cuda.handle):
                 raise RuntimeError(f"TensorRT execution failed ({self.engine_path})")
-            result = out[:b].float().cpu()  # .cpu() waits for the stream
+            result = out.float().cpu()  # a blocking copy on this stream: waits for the engine
         return result.numpy()
 
     def describe(self) -> str:
@@ -391,10 +458,14 @@ class TensorRTRuntime(Runtime):
         self.engine = None
 
 
-def _torch_dtype(torch: Any, trt: Any, dtype: Any) -> Any:
-    table = {trt.float32: torch.float32, trt.float16: torch.float16, trt.int32: torch.int32}
+def _torch_dtype(torch: Any, trt: Any, dtype: Any, path: Path | None = None) -> Any:
+    """The torch dtype of a TensorRT tensor type (the IO types an ONNX graph's engine can have)."""
+    table = {trt.float32: torch.float32, trt.float16: torch.float16, trt.bfloat16: torch.bfloat16,
+             trt.int32: torch.int32, trt.int64: torch.int64, trt.int8: torch.int8, trt.uint8: torch.uint8,
+             trt.bool: torch.bool}
     if dtype not in table:
-        raise UserError(f"engine tensor type {dtype} is not supported here", fix="rebuild with dvta export")
+        raise UserError(f"engine tensor type {dtype} has no torch equivalent here", path,
+                        "rebuild it from a dvta export graph: dvta export --format engine")
     return table[dtype]
 
 

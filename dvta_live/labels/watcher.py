@@ -6,7 +6,9 @@ state, never a mix. `poll()` is cheap enough to call every frame: a clock read; 
 `min_interval` seconds; the file is read and hashed only when its mtime, size or inode changed (and once
 a second regardless, for a same-size edit within one mtime tick). A changed file is validated and
 re-encoded through the cache (only new texts reach the model); an invalid edit keeps the last good
-state and puts the error in `state.error` / `status` for the display.
+state and puts the error in `state.error` / `status` for the display. A file valid in itself but one
+the runtime cannot score (more classes than a TensorRT engine was built for: `check_classes`) is such
+an invalid edit too, so the live loop never meets it.
 """
 
 from __future__ import annotations
@@ -58,7 +60,8 @@ class LabelsWatcher:
     def __init__(self, path: str | Path, *, text_model: str | None = None,
                  cache_dir: str | Path | None = None, device: str | None = None,
                  expected_dim: int | None = None, expected_model: str | None = None, min_interval: float = 0.2,
-                 on_change: Callable[[LabelsState], None] | None = None) -> None:
+                 on_change: Callable[[LabelsState], None] | None = None,
+                 check_classes: Callable[[int], None] | None = None) -> None:
         self.path = Path(path)
         self.text_model = text_model  # overrides the file's text_model when given
         self.cache_dir = cache_dir
@@ -67,6 +70,8 @@ class LabelsWatcher:
         self.expected_model = expected_model  # the text model the head was trained with, for the message
         self.min_interval = min_interval
         self.on_change = on_change
+        # the runtime's limit on the number of classes (Runtime.check_classes): raises UserError
+        self.check_classes = check_classes
         self._lock = threading.Lock()  # one reload at a time (background thread + explicit polls)
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
@@ -79,6 +84,7 @@ class LabelsWatcher:
         self._stat = self._stat_now()
         self._digest = _hash(text)
         labels = parse_labels(text, self.path)  # no last good state yet: an invalid file is an error
+        self._check_size(labels)
         tensor = self._encode(labels)
         self._state = LabelsState(labels, tensor, 1, None, time.time())
 
@@ -127,6 +133,21 @@ class LabelsWatcher:
                             f"set {trained} in the labels file, or run a model trained with {tensor.model}")
         return tensor
 
+    def _check_size(self, labels: Labels, check: Callable[[int], None] | None = None) -> None:
+        check = check or self.check_classes
+        if check is None:
+            return
+        try:
+            check(len(labels))
+        except UserError as exc:  # name this labels file; the runtime's message says what it takes
+            raise UserError(f"{len(labels)} actions that the recogniser cannot score: {exc}", self.path) from None
+
+    def limit_classes(self, check: Callable[[int], None]) -> None:
+        """From now on, refuse a labels file ``check`` rejects (a runtime's ``check_classes``). The labels in
+        use must pass it: there is no last good state to fall back to (UserError)."""
+        self._check_size(self._state.labels, check)
+        self.check_classes = check
+
     def poll(self, force: bool = False) -> bool:
         """Reload if the file changed; True when a new text tensor was swapped in (an edit that leaves the
         tensor as it was, e.g. a comment, updates `labels` and clears the error but returns False).
@@ -166,6 +187,7 @@ class LabelsWatcher:
             self._digest = digest
             try:
                 labels = parse_labels(text, self.path)
+                self._check_size(labels)
                 tensor = self._encode(labels)
             except UserError as exc:
                 self._set_error(str(exc))

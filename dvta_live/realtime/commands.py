@@ -154,7 +154,7 @@ def run_command(
     with err_console.status("loading the model and the labels"):
         rt = open_runtime(model_path, runtime, threads=threads)
         watcher = LabelsWatcher(labels_path, expected_dim=rt.info.text_dim,
-                                expected_model=rt.info.text_model or None)
+                                expected_model=rt.info.text_model or None, check_classes=rt.check_classes)
     # MediaPipe, LiteRT and FFmpeg log ~100 lines to fd 2 on a video run: keep them off the terminal
     logs = contextlib.ExitStack()
     if kind != "skeleton":

@@ -220,6 +220,9 @@ def recognize(source: Source, runtime: Runtime, labels: LabelsWatcher, config: L
     config = config or LiveConfig()
     if pose is None and source.info.kind != "skeleton":
         raise ValueError("an image source needs a PoseEstimator")
+    # a labels edit the runtime cannot score (more classes than an engine takes) is then a rejected edit
+    # that keeps the last good labels, never an error inside the inference thread
+    labels.limit_classes(runtime.check_classes)
     stats = stats if stats is not None else Stats()
     stop = stop or threading.Event()
     realtime = source.realtime or source.live  # a camera cannot be slowed down: drop, never lag
