@@ -165,31 +165,67 @@ def load_recognizer(path: str | Path, device: str | torch.device = "cpu") -> tup
     return model, info
 
 
-def pack_model(backbone: str | Path, head: str | Path, out: str | Path) -> Path:
+def pack_model(backbone: str | Path, head: str | Path, out: str | Path, *, bridge_weight: float | None = None,
+               bridge_temperature: float | None = None) -> Path:
     """Copy a backbone and a head into one model folder, after checking that they load together.
 
-    The pair is checked before anything is written, and each file is copied atomically, so a refused
-    pair leaves no half model folder and an existing model is never left mixed."""
+    With ``bridge_weight`` > 0 (None: the default weight when the backbone has a classifier), the head
+    is written with the backbone's classifier attached as a bridge (``dvta.bridge``); 0 packs the head
+    as trained (any bridge it had removed). The pair is checked before anything is written, and each
+    file is written atomically, so a refused pair leaves no half model folder and an existing model is
+    never left mixed."""
     import shutil
 
-    from dvta_live.dvta.train import sidecar_path
+    from dvta_live.dvta.bridge import DEFAULT_TEMPERATURE, DEFAULT_WEIGHT, classifier_of
+    from dvta_live.dvta.train import save_head, sidecar_path
     from dvta_live.outputs import atomic_path, check_output
 
     backbone, head, folder = Path(backbone), Path(head), Path(out)
     side = sidecar_path(head)
-    copies = [(backbone, folder / BACKBONE_FILE), (head, folder / HEAD_FILE)]
-    if side.is_file():
-        copies.append((side, sidecar_path(folder / HEAD_FILE)))
+    copies = [(backbone, folder / BACKBONE_FILE)]
     check_output(folder, inputs=[backbone, head, side], folder=True,
-                 files=[dst.name for _, dst in copies])
-    _load_pair(backbone, head)  # refuses a pair that does not fit, naming the file
+                 files=[BACKBONE_FILE, HEAD_FILE, sidecar_path(folder / HEAD_FILE).name])
+    backbone_model, binfo, head_model, meta = _load_pair(backbone, head)  # refuses a pair that does not fit
+    classifier = classifier_of(backbone_model)
+    if bridge_weight is not None and bridge_weight < 0:
+        raise UserError(f"the bridge weight must be 0 or more, got {bridge_weight}", fix="e.g. --bridge-weight 1")
+    if bridge_weight is not None and bridge_weight > 0 and (classifier is None or not binfo.class_names):
+        raise UserError("this backbone has no classifier with class names to bridge", backbone,
+                        "pack without --bridge-weight, or with --bridge-weight 0")
+    weight = (DEFAULT_WEIGHT if classifier is not None and binfo.class_names else 0.0) \
+        if bridge_weight is None else float(bridge_weight)
+    rewrite = weight > 0 or head_model.bridge is not None
+    if rewrite:  # the head file is rewritten: with this backbone's classifier, or without any bridge
+        head_model.bridge = None
+        meta = {**meta, "head": {k: v for k, v in meta["head"].items() if k != "bridge"}}
+        if weight > 0:
+            head_model.bridge = _bridge_for(classifier, binfo.class_names, meta, weight,
+                                            DEFAULT_TEMPERATURE if bridge_temperature is None else bridge_temperature)
+            meta["head"]["bridge"] = {
+                "classes": head_model.bridge.num_classes, "weight": weight,
+                "temperature": float(head_model.bridge.temperature), "class_names": list(binfo.class_names),
+                "backbone": binfo.source or str(backbone), "method": "ConSE over the backbone's classifier"}
+        save_head(folder / HEAD_FILE, head_model, meta, half=meta.get("storage_dtype") == "float16")
+    else:
+        copies.append((head, folder / HEAD_FILE))
+        if side.is_file():
+            copies.append((side, sidecar_path(folder / HEAD_FILE)))
     for src, dst in copies:
         with atomic_path(dst) as tmp:
             shutil.copyfile(src, tmp)
-    if not side.is_file():  # a stale sidecar of an earlier head would describe the wrong head
+    if not rewrite and not side.is_file():  # a stale sidecar of an earlier head would describe the wrong head
         sidecar_path(folder / HEAD_FILE).unlink(missing_ok=True)
     load_recognizer(folder)
     return folder
+
+
+def _bridge_for(classifier: nn.Linear, class_names: tuple[str, ...], meta: dict[str, Any], weight: float,
+                temperature: float) -> nn.Module:
+    from dvta_live.dvta.bridge import class_texts, make_bridge
+    from dvta_live.labels.encoder import get_encoder
+
+    text_model = (meta.get("text") or {}).get("model") or None
+    return make_bridge(classifier, class_texts(class_names, get_encoder(text_model)), weight, temperature)
 
 
 def save_untrained_model(folder: str | Path, architecture: str = "stgcn", text_dim: int = 384,

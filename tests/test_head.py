@@ -11,7 +11,9 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from torch import nn
 
+from dvta_live.dvta.bridge import make_bridge
 from dvta_live.dvta.head import DVTAHead, LeakySigmoid, TextSide, TextSideScorer, parameter_count
 from dvta_live.dvta.loss import multi_positive_kl_loss, positive_matrix
 
@@ -234,9 +236,50 @@ def test_training_logits_follow_the_released_step() -> None:
 
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")  # the legacy exporter announces its deprecation
+def _bridged(head: DVTAHead, weight: float = 1.0) -> DVTAHead:
+    """The head with a random 120-class classifier and class texts attached as its bridge."""
+    gen = torch.Generator().manual_seed(7)
+    classifier = nn.Linear(256, 120)
+    with torch.no_grad():
+        classifier.weight.copy_(torch.randn(120, 256, generator=gen) * 0.3)
+    head.bridge = make_bridge(classifier, torch.randn(120, 384, generator=gen), weight=weight)
+    return head
+
+
+def test_bridge_adds_the_classifiers_text_matched_opinion() -> None:
+    """The bridge term is weight * log_softmax(ConSE prior): nothing at weight 0, the same in every
+    scoring path, and it moves the top-1 to the label whose context matches the classifier's class."""
+    head = trained_like_head(384)
+    features, text = torch.randn(4, 256), torch.randn(6, 2, 384)
+    with torch.no_grad():
+        plain = head(features, text)
+        bridge = _bridged(head, weight=0.0).bridge
+        assert torch.equal(head(features, text), plain)  # weight 0: exactly the head
+        bridge.weight.fill_(2.0)
+        bridged = head(features, text)
+        np.testing.assert_allclose(head.reference_scores(features, text).numpy(), bridged.numpy(), atol=1e-4)
+        p = torch.softmax(features @ bridge.classifier_weight.t() + bridge.classifier_bias, dim=-1)
+        prior = F.normalize(p @ bridge.class_text, dim=-1) @ F.normalize(text[:, 1], dim=-1).t() / 0.05
+        np.testing.assert_allclose((bridged - plain).numpy(), (2.0 * torch.log_softmax(prior, -1)).numpy(),
+                                   atol=1e-4)
+        # the classifier sure of class 17, label 3's context = class 17's text: a heavy bridge picks label 3
+        bridge.classifier_bias.zero_()[17] = 50.0
+        t = text.clone()
+        t[3, 1] = bridge.class_text[17] * 5
+        bridge.weight.fill_(100.0)
+        assert (head(features, t).argmax(1) == 3).all()
+
+
 def test_onnx_export_matches_eager(tmp_path: Path) -> None:
+    for bridged in (False, True):
+        _onnx_export_matches_eager(tmp_path, bridged)
+
+
+def _onnx_export_matches_eager(tmp_path: Path, bridged: bool) -> None:
     ort = pytest.importorskip("onnxruntime")
     head = trained_like_head(384)
+    if bridged:
+        head = _bridged(head)
     features, text = torch.randn(2, 256), torch.randn(5, 2, 384)
     path = tmp_path / "head.onnx"
     # the TorchScript exporter: the dynamo one needs onnxscript, which the project does not install
@@ -261,7 +304,10 @@ def test_onnx_export_matches_eager(tmp_path: Path) -> None:
             eager = head(f, t).numpy()
             side = head.encode_text(t)
         out = session.run(None, {"features": f.numpy(), "text": t.numpy()})[0]
-        feeds = {"features": f.numpy(), **{n: v.numpy() for n, v in zip(side_names, side, strict=True)}}
+        inputs = {i.name for i in session_side.get_inputs()}
+        assert ("context" in inputs) == bridged  # the bridge's side: an input only when it is used
+        feeds = {"features": f.numpy(), **{n: v.numpy() for n, v in zip(side_names, side, strict=True)
+                                           if n in inputs}}
         out_side = session_side.run(None, feeds)[0]
         assert out.shape == out_side.shape == (batch, classes)
         assert np.abs(out - eager).max() < 1e-4

@@ -61,6 +61,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from dvta_live.dvta.bridge import ClassifierBridge
+
 RELEASED_METRIC_HIDDEN = 768  # the released DeepMetricNetwork's hard-coded hidden width
 _EPS = 1e-12  # F.normalize's default eps, kept in the rewritten cosine
 
@@ -166,6 +168,7 @@ class TextSide(NamedTuple):
     sq_delta: Tensor  # [C]  |W(name - context)|^2
     metric_base: Tensor  # [C, 2D]  W1_text P(context) + b1
     metric_delta: Tensor  # [C, 2D]  W1_text W (name - context)
+    context: Tensor  # [C, D]  the unit context tokens: the classifier bridge's side (dvta.bridge)
 
     @property
     def num_classes(self) -> int:
@@ -201,7 +204,8 @@ class DVTAHead(nn.Module):
     """
 
     def __init__(self, text_dim: int = 768, skeleton_dim: int = 256, temperature: float = 0.1,
-                 gamma: float = 0.01, metric_hidden: int | None = RELEASED_METRIC_HIDDEN) -> None:
+                 gamma: float = 0.01, metric_hidden: int | None = RELEASED_METRIC_HIDDEN,
+                 bridge: ClassifierBridge | None = None) -> None:
         super().__init__()
         if skeleton_dim != 256:
             raise ValueError(f"skeleton_dim must be 256 (the projector's residual layer), got {skeleton_dim}")
@@ -212,6 +216,8 @@ class DVTAHead(nn.Module):
         self.augmented_alignment = DeepMetricNetwork(text_dim, self.metric_hidden, gamma)
         # [tau_da, tau_aa]; learnable and unconstrained, as released
         self.scaling_factors = nn.Parameter(torch.ones(2) * temperature)
+        # the backbone's classifier as a second opinion (dvta.bridge), attached after training; None: as released
+        self.bridge = bridge
 
     # ------------------------------------------------------------------------------ inference, fast
 
@@ -232,6 +238,7 @@ class DVTAHead(nn.Module):
             sq_delta=(p_delta * p_delta).sum(-1),
             metric_base=F.linear(p_ctx, w_text, b1),
             metric_delta=F.linear(p_delta, w_text),
+            context=ctx,
         )
 
     def score(self, features: Tensor, side: TextSide, chunk_pairs: int = 1024) -> Tensor:
@@ -263,7 +270,10 @@ class DVTAHead(nn.Module):
             blocks = [self._metric(per_window, w[:, i:i + step], side.metric_base[i:i + step],
                                    side.metric_delta[i:i + step]) for i in range(0, c, step)]
             metric = torch.cat(blocks, dim=1)
-        return direct + metric / self.scaling_factors[1]
+        scores = direct + metric / self.scaling_factors[1]
+        if self.bridge is not None:
+            scores = scores + self.bridge(features, side.context)
+        return scores
 
     def _metric(self, per_window: Tensor, w: Tensor, base: Tensor, delta: Tensor) -> Tensor:
         """Metric network output [B, c] from the split first layer: per_window + base + w * delta."""
@@ -285,7 +295,8 @@ class DVTAHead(nn.Module):
     def reference_scores(self, features: Tensor, text: Tensor) -> Tensor:
         """The released inference path, pair by pair (``is_inference=True``): [B, 256] x [C, 2, D] -> [B, C].
 
-        Materialises [B, C, 2D] activations: use ``score`` in production, this is the reference.
+        Materialises [B, C, 2D] activations: use ``score`` in production, this is the reference. An
+        attached bridge (not released) adds its term here too, so ``score`` equals this for every head.
         """
         self._check_text(text)
         s = self.project_skeleton(features)  # [B, D]
@@ -297,7 +308,10 @@ class DVTAHead(nn.Module):
         p = self.direct_alignment.text_projector(enhanced)  # [B, C, D]
         direct = torch.einsum("bd,bcd->bc", F.normalize(s, dim=-1), F.normalize(p, dim=-1))
         augmented = self.augmented_alignment(s_pairs, p)
-        return direct / self.scaling_factors[0] + augmented / self.scaling_factors[1]
+        scores = direct / self.scaling_factors[0] + augmented / self.scaling_factors[1]
+        if self.bridge is not None:
+            scores = scores + self.bridge(features, tokens[:, 1])
+        return scores
 
     # --------------------------------------------------------------------------------------- training
 
@@ -355,8 +369,8 @@ class TextSideScorer(nn.Module):
         self.head = head
 
     def forward(self, features: Tensor, keys: Tensor, sq_ctx: Tensor, dot_ctx_delta: Tensor,
-                sq_delta: Tensor, metric_base: Tensor, metric_delta: Tensor) -> Tensor:
-        side = TextSide(keys, sq_ctx, dot_ctx_delta, sq_delta, metric_base, metric_delta)
+                sq_delta: Tensor, metric_base: Tensor, metric_delta: Tensor, context: Tensor) -> Tensor:
+        side = TextSide(keys, sq_ctx, dot_ctx_delta, sq_delta, metric_base, metric_delta, context)
         return self.head.score(features, side)
 
 

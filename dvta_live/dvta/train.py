@@ -543,6 +543,11 @@ def load_head(path: str | Path, device: str | torch.device = "cpu") -> tuple[DVT
                     temperature=float(h.get("temperature_init", 0.1)),
                     gamma=float(h.get("leaky_gamma", 0.01)),
                     metric_hidden=int(h["metric_hidden"]))
+    if h.get("bridge"):  # the backbone's classifier as a second opinion (dvta.bridge)
+        from dvta_live.dvta.bridge import ClassifierBridge
+
+        head.bridge = ClassifierBridge(int(h["bridge"]["classes"]), head.skeleton_dim, head.text_dim,
+                                       float(h["bridge"]["weight"]), float(h["bridge"]["temperature"]))
     try:
         head.load_state_dict(state)
     except RuntimeError as exc:

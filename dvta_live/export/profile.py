@@ -15,7 +15,7 @@ from typing import Any
 from dvta_live.errors import UserError
 
 # TextSide field names, in order: the text graph's outputs and the window graph's extra inputs.
-TEXT_SIDE_NAMES = ("keys", "sq_ctx", "dot_ctx_delta", "sq_delta", "metric_base", "metric_delta")
+TEXT_SIDE_NAMES = ("keys", "sq_ctx", "dot_ctx_delta", "sq_delta", "metric_base", "metric_delta", "context")
 
 
 @dataclass(frozen=True)
@@ -70,7 +70,7 @@ def input_shape(name: str, batch: int, classes: int, window: int, text_dim: int)
     d = text_dim
     table = {"skeleton": (batch, 3, window, 25, 2), "text": (classes, 2, d), "keys": (3, classes, d),
              "sq_ctx": (classes,), "dot_ctx_delta": (classes,), "sq_delta": (classes,),
-             "metric_base": (classes, 2 * d), "metric_delta": (classes, 2 * d)}
+             "metric_base": (classes, 2 * d), "metric_delta": (classes, 2 * d), "context": (classes, d)}
     if name not in table:
         raise KeyError(f"{name!r} is not an input of a dvta-live graph")
     return table[name]

@@ -267,6 +267,7 @@ class OnnxRuntime(Runtime):
         # the TensorRT provider builds its engines for these bounds: batches are split to them like an engine's
         self.profile = ORT_TENSORRT_PROFILE if self.provider == "TensorrtExecutionProvider" else None
         self._side_names = TEXT_SIDE_NAMES
+        self._window_inputs = {i.name for i in self.window_session.get_inputs()}
         self._on_gpu = self.provider != "CPUExecutionProvider"
         self.graphs = f"{self.paths.text.name} + {self.paths.window.name}"
         self._device_id = device_id
@@ -287,6 +288,7 @@ class OnnxRuntime(Runtime):
         self.check_classes(int(text.shape[0]))
         side = dict(zip(self._side_names, self.text_session.run(list(self._side_names), {"text": text}),
                         strict=True))
+        side = {n: v for n, v in side.items() if n in self._window_inputs}  # "context": only with a bridge
         if self._on_gpu:  # upload once per labels file, not once per window
             side = {n: self._ort.OrtValue.ortvalue_from_numpy(v, "cuda", self._device_id) for n, v in side.items()}
         return PreparedText(int(text.shape[0]), side)
@@ -411,7 +413,8 @@ class TensorRTRuntime(Runtime):
                 value = {"text": t.to(self._dtypes["text"]).contiguous()}
             else:
                 side = self.model.head.encode_text(t)
-                value = {n: v.to(self._dtypes[n]).contiguous() for n, v in side._asdict().items()}
+                value = {n: v.to(self._dtypes[n]).contiguous() for n, v in side._asdict().items()
+                         if n in self.inputs}  # "context" is an input only of a head with a bridge
         self._cuda.synchronize()
         return PreparedText(c, value)
 

@@ -236,18 +236,28 @@ def pack_command(
     backbone: Annotated[Path, typer.Option("--backbone", "-b", help="Backbone .safetensors.")],
     head: Annotated[Path, typer.Option("--head", "-H", help="Head .safetensors from dvta train-head.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Model folder to write.")],
+    bridge_weight: Annotated[float | None, typer.Option(
+        min=0.0, help="Weight of the backbone's own classifier, matched to the labels through their "
+        "contexts, beside the head's scores (0: the head alone). Default: 2 when the backbone has a "
+        "classifier; chosen in bench/results/bridge_weight.md).")] = None,
 ) -> None:
     """Put a backbone and a DVTA head into one model folder (checked to fit together).
+
+    A backbone with a classifier (the official Shift-GCN weights: NTU RGB+D 120's actions) lends it to
+    the head as a second opinion on every labels file (the bridge, see dvta_live/dvta/bridge.py).
 
     Example: dvta model pack -b runs/utd/backbone.safetensors -H heads/utd.safetensors -o models/utd
     """
     from dvta_live.recognizer import load_recognizer, pack_model
 
-    folder = pack_model(backbone, head, out)
-    _, info = load_recognizer(folder)
+    folder = pack_model(backbone, head, out, bridge_weight=bridge_weight)
+    model, info = load_recognizer(folder)
+    bridge = model.head.bridge
     console.print(f"model {escape(str(folder))}: {info.architecture}, recipe {info.recipe.name} "
                   f"(window {info.window}), text {escape(info.text_model)} ({info.text_dim}-d), "
-                  f"{len(info.training_classes)} training classes")
+                  f"{len(info.training_classes)} training classes"
+                  + (f", bridge over {bridge.num_classes} classifier classes (weight {float(bridge.weight):g})"
+                     if bridge is not None else ""))
 
 
 def register(app: typer.Typer) -> None:
