@@ -485,7 +485,9 @@ def save_head(path: str | Path, head: DVTAHead, metadata: dict[str, Any],
         raise UserError("the head file must end in .safetensors", p, "e.g. --out my-head.safetensors")
     state = {k: v.detach().cpu().contiguous() for k, v in head.state_dict().items()}
     if half:
-        state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
+        # the bridge stays float32: a copy of the backbone's classifier, exact, and only 0.1 MB
+        state = {k: v.half() if v.is_floating_point() and not k.startswith("bridge.") else v
+                 for k, v in state.items()}
     metadata = {**metadata, "storage_dtype": "float16" if half else "float32"}
     text = json.dumps(metadata, indent=1, default=_json_default)
     with atomic_path(p) as tmp:
