@@ -496,6 +496,20 @@ def test_onnx_cache_is_rebuilt_when_truncated_and_falls_back_when_unwritable(
     again = OnnxRuntime(folder, threads=1)
     assert again.paths.window == window and "did not load" in again.notes[0] and "did not load" in again.describe()
     assert len(window.read_bytes()) > 1000
+    # graphs an older dvta-live exported (another export format: no "context" output) are exported again
+    import json
+
+    import onnx
+
+    from dvta_live.export.common import EXPORT_FORMAT_VERSION, METADATA_KEY
+    text_graph = onnx.load(str(again.paths.text))
+    for prop in text_graph.metadata_props:
+        if prop.key == METADATA_KEY:
+            prop.value = json.dumps({**json.loads(prop.value), "version": EXPORT_FORMAT_VERSION - 1})
+    onnx.save(text_graph, str(again.paths.text))
+    newer = OnnxRuntime(folder, threads=1)
+    assert "another dvta-live version" in newer.notes[0]
+    assert OnnxRuntime(folder, threads=1).notes == []  # the cache holds the current export again
     monkeypatch.setenv("DVTA_CACHE", str(a_file(tmp_path) / "cache"))  # below a file: not writable
     fallback = OnnxRuntime(folder, threads=1)
     assert fallback.paths.folder != onnx_cache_dir(fallback.model_hash)

@@ -29,7 +29,7 @@ from dvta_live.recognizer import RecognizerInfo
 DEFAULT_STEM = "recognizer"
 METADATA_KEY = "dvta_live"  # the ONNX metadata_props key holding the JSON
 EXPORT_FORMAT = "dvta-live-export"
-EXPORT_FORMAT_VERSION = 1
+EXPORT_FORMAT_VERSION = 2  # 2: the text graph also gives "context" (the bridge's side)
 OPSET = 17
 
 
@@ -153,6 +153,6 @@ def read_json(path: Path) -> dict[str, Any]:
     return data
 
 
-__all__ = ["DEFAULT_STEM", "METADATA_KEY", "OPSET", "TEXT_SIDE_NAMES", "ExportPaths",
+__all__ = ["DEFAULT_STEM", "EXPORT_FORMAT_VERSION", "METADATA_KEY", "OPSET", "TEXT_SIDE_NAMES", "ExportPaths",
            "cache_root", "default_export_paths", "export_metadata", "model_sha256", "onnx_cache_dir",
            "read_json", "versions"]

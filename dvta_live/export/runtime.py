@@ -171,7 +171,7 @@ def find_onnx_export(info: RecognizerInfo, model_hash: str, onnx: str | Path | N
     import shutil
     import tempfile
 
-    from dvta_live.export.common import ExportPaths, default_export_paths, onnx_cache_dir
+    from dvta_live.export.common import EXPORT_FORMAT_VERSION, ExportPaths, default_export_paths, onnx_cache_dir
     from dvta_live.export.onnx_export import export_onnx, onnx_metadata
     from dvta_live.outputs import check_folder_writable
 
@@ -185,11 +185,19 @@ def find_onnx_export(info: RecognizerInfo, model_hash: str, onnx: str | Path | N
             return False
         for file in (paths.window, paths.text):
             try:
-                found = onnx_metadata(file).get("model_sha256")
+                meta = onnx_metadata(file)
             except UserError as exc:
                 if explicit:
                     raise
                 notes.append(f"{file} did not load ({exc}); exported again")
+                return False
+            found = meta.get("model_sha256")
+            if meta.get("version") != EXPORT_FORMAT_VERSION:  # graphs of an older dvta-live
+                if explicit:
+                    raise UserError(f"was exported by another dvta-live version (export format "
+                                    f"{meta.get('version')}, this one reads {EXPORT_FORMAT_VERSION})", file,
+                                    "export the model again: dvta export --model MODEL")
+                notes.append(f"{file} was exported by another dvta-live version; exported again")
                 return False
             if found != model_hash:
                 if explicit:
