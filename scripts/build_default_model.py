@@ -4,9 +4,11 @@ Every step that makes the model is a `dvta` command (run as `python -m dvta_live
 
 1. `dvta backbone import`: the official Shift-GCN NTU-120 X-sub joint weights, recipe shiftgcn64
    (Shift-GCN normalisation, 64-frame linear resize: about 28 ms per window on one CPU core).
-2. `dvta extract-features --all-seen`: backbone features of the real skeletons of every labelled
-   dataset in ../shared (NTU samples, UTD-MHAD, NW-UCLA, MSR Action3D, Bandai Namco, CMU take 86_09's
-   segments; CMU take 86_01 is the demo input and is kept out of training).
+2. `dvta extract-features --all-seen --live-window 3`: backbone features of 3-s stretches (what the live
+   window holds; shorter clips held or repeated) of the real skeletons of every labelled dataset in
+   ../shared (NTU samples, UTD-MHAD, NW-UCLA, MSR Action3D, Bandai Namco, CMU take 86_09's segments;
+   CMU take 86_01 is the demo input and is kept out of training), of more CMU takes labelled by their
+   own descriptions (CMU_DESCRIBED: climb, dance, jump, kicks, ...) and of stand-still clips.
 3. `dvta merge-features`: one features folder in the merged class list
    dvta_live/assets/labels/default-training.yaml (synonymous dataset classes are one class).
 4. `dvta train-head`: the DVTA head (released schedule at batch 32, 40 epochs, AA network at the text
@@ -26,8 +28,7 @@ touched): after step 1, `dvta backbone lift` puts a lifter in front of the froze
 reads MediaPipe's 2-D image landmarks (recipe lift64), trained on every 3-D skeleton here except the NTU
 samples (kept for the paired-clip check) and CMU take 86_01, with NTU's bone proportions, through random
 virtual cameras with MediaPipe-like errors (LIFT_EPOCHS, about a minute each on one core, resumable);
-step 2 extracts features of VIEWS virtual-camera views of every clip, adds CMU takes labelled by their
-descriptions (CMU_DESCRIBED) and stand-still clips, and the class list gains LIFTED_CLASSES.
+step 2 extracts features of VIEWS virtual-camera views of every whole clip instead.
 
 Metrics go to OUT/metrics.json and the model folder's metrics.json.
 
@@ -100,23 +101,11 @@ CMU_DESCRIBED = (
     (r"^swordplay$", "sword slash"),
 )
 CMU_CLIP_S, CMU_HOP_S, CMU_MAX_CLIPS = 3.0, 1.5, 60  # more climbing clips drew every real clip to it
+# Head training windows span what the live window spans (3 s): whole clips resized to the window are
+# played at their own speed, and the classes of long takes cut into 3-s pieces drew every live window
+# (bench/results/real_video_ablation.md, rows 8 and 10)
+LIVE_WINDOW_S = 3.0
 STILL_S, STILL_CLIPS = 3.0, 100
-# classes the lifted candidate adds to the bundled class list (its CMU takes and stand-still clips)
-LIFTED_CLASSES = """
-  # --- added for the lifted candidate (scripts/build_default_model.py --lifted) ---
-  - name: jump
-    context: The person bends the knees and springs up off the ground with both feet, landing back on the spot.
-    aliases: [jumping]
-  - name: stand still
-    context: The person stands upright and still, arms relaxed at the sides, hardly moving at all.
-    aliases: [stand, idle]
-  - name: climb
-    context: The person climbs up a frame or wall, reaching up with one hand after the other and stepping the feet higher.
-    aliases: [climbing, playground climb]
-  - name: dribble a basketball
-    context: The person bounces a basketball on the floor with one hand while moving, the knees bent and the body low.
-    aliases: [basketball dribble]
-"""
 # CMU segment action -> the everyday action it is (for the demo check)
 DEMO_MATCH = {"walk": "walk", "jump": "jump", "punch": "punch", "leg_kick": "kick forward"}
 
@@ -321,9 +310,12 @@ def main() -> None:
 
     teacher = out / "teacher.safetensors"
     dvta("backbone", "import", str(shared / WEIGHTS), "--recipe", RECIPE, "-o", str(teacher), log=log)
-    backbone, labels, views = teacher, LABELS, []
+    backbone, labels = teacher, LABELS
+    views = ["--live-window", str(LIVE_WINDOW_S), "--seed", str(SEED)]
     sources = {name: shared / rel for name, rel in DATASETS.items()}
     sources["cmu-mocap"] = stage_cmu(shared, out / "cmu-train", CMU_TRAIN_TAKES)
+    sources["cmu-described"] = cmu_described(shared, out)
+    sources["standing-still"] = standing_still(shared, out)
     if args.lifted:
         backbone = out / "backbone.safetensors"
         lift_data = [str(shared / p) for p in LIFT_DATA]
@@ -332,11 +324,7 @@ def main() -> None:
              str(args.lift_epochs), "--seed", str(SEED), "--device", "cpu", "--resume", log=log)
         metrics["lift"] = read_backbone_info(backbone).extra["lift"]
         metrics["views"] = VIEWS
-        sources["cmu-described"] = cmu_described(shared, out)
-        sources["standing-still"] = standing_still(shared, out)
-        labels = out / "default-training-lifted.yaml"  # the bundled class list + LIFTED_CLASSES
-        labels.write_text(LABELS.read_text().rstrip() + "\n" + LIFTED_CLASSES)
-        views = ["--views", str(VIEWS), "--seed", str(SEED)]
+        views = ["--views", str(VIEWS), "--seed", str(SEED)]  # whole clips, as measured (ablation row 7)
     folders = []
     for name, path in sources.items():
         folder = out / "features" / name

@@ -259,7 +259,7 @@ def test_bridge_adds_the_classifiers_text_matched_opinion() -> None:
         bridged = head(features, text)
         np.testing.assert_allclose(head.reference_scores(features, text).numpy(), bridged.numpy(), atol=1e-4)
         p = torch.softmax(features @ bridge.classifier_weight.t() + bridge.classifier_bias, dim=-1)
-        prior = F.normalize(p @ bridge.class_text, dim=-1) @ F.normalize(text[:, 1], dim=-1).t() / 0.05
+        prior = F.normalize(p @ bridge.class_text, dim=-1) @ F.normalize(text[:, 1], dim=-1).t() / bridge.temperature
         np.testing.assert_allclose((bridged - plain).numpy(), (2.0 * torch.log_softmax(prior, -1)).numpy(),
                                    atol=1e-4)
         # the classifier sure of class 17, label 3's context = class 17's text: a heavy bridge picks label 3

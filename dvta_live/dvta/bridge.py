@@ -24,8 +24,8 @@ from torch import Tensor, nn
 
 # Chosen on skeleton data (scripts/build_default_model.py's held-out check, bench/results/bridge_weight.md),
 # not on the real-video clips, which only measure.
-DEFAULT_WEIGHT = 2.0
-DEFAULT_TEMPERATURE = 0.05
+DEFAULT_WEIGHT = 1.5
+DEFAULT_TEMPERATURE = 0.1
 
 
 class ClassifierBridge(nn.Module):

@@ -238,7 +238,7 @@ def pack_command(
     out: Annotated[Path, typer.Option("--out", "-o", help="Model folder to write.")],
     bridge_weight: Annotated[float | None, typer.Option(
         min=0.0, help="Weight of the backbone's own classifier, matched to the labels through their "
-        "contexts, beside the head's scores (0: the head alone). Default: 2 when the backbone has a "
+        "contexts, beside the head's scores (0: the head alone). Default: 1.5 when the backbone has a "
         "classifier; chosen in bench/results/bridge_weight.md).")] = None,
 ) -> None:
     """Put a backbone and a DVTA head into one model folder (checked to fit together).
