@@ -14,7 +14,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from dvta_live.backbone.lift import DEFAULT_FPS, LiftConfig  # option defaults (the package imports torch anyway)
+from dvta_live.backbone.config import DEFAULT_FPS, LiftConfig  # option defaults, torch-free
 from dvta_live.console import console, err_console
 from dvta_live.errors import UserError
 

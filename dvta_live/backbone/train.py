@@ -30,23 +30,10 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
+from dvta_live.backbone.config import TrainConfig
 from dvta_live.errors import UserError
 from dvta_live.skeleton.recipe import Recipe
 from dvta_live.skeleton.sequence import SkeletonSequence
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    epochs: int = 60
-    batch_size: int = 32
-    lr: float = 0.05
-    weight_decay: float = 5e-4
-    warmup_epochs: int = 3
-    label_smoothing: float = 0.1
-    seed: int = 1
-    augment: bool = True
-    num_workers: int = 0
-    device: str = "auto"
 
 
 @dataclass

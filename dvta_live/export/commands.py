@@ -170,7 +170,7 @@ def _run_check(model_path: Path, paths: Any, data: list[Path] | None, samples: i
         default_check_data,
         load_check_windows,
     )
-    from dvta_live.export.runtime import OnnxRuntime, TensorRTRuntime, TorchRuntime
+    from dvta_live.runtimes import OnnxRuntime, TensorRTRuntime, TorchRuntime
 
     if not data:
         found = default_check_data()
@@ -245,8 +245,8 @@ def benchmark_command(
       dvta benchmark -m models/my-model --runtime torch,onnx --batch 1,64 --classes 5,60,120 --json
     """
     from dvta_live.export.benchmark import benchmark, speedups
-    from dvta_live.export.runtime import available_runtimes, open_runtime
     from dvta_live.recognizer import default_model
+    from dvta_live.runtimes import available_runtimes, open_runtime
 
     model_path = default_model(model)
     batches = _ints(batch, (1, 64), "--batch")
