@@ -49,7 +49,7 @@ def test_importing_the_package_and_the_cli_loads_no_torch() -> None:
 def test_readme_example_runs_as_written() -> None:
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     section = readme[readme.index("## Python API"):]
-    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    code = re.search(r"```python\n(.*?)```", section, re.DOTALL).group(1)
     assert len(code.strip().splitlines()) == 3
     out = io.StringIO()
     with contextlib.redirect_stdout(out):

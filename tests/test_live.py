@@ -287,3 +287,15 @@ def test_run_faults_are_one_clear_line(model_dir: Path, tmp_path: Path, monkeypa
         main()
     assert exit_info.value.code == 1
     assert len(captured) == 1 and message in captured[0], captured
+
+
+def test_run_replays_a_bvh_take(model_dir: Path, tmp_path: Path) -> None:
+    """Every format `dvta data inspect` reads is a replay source too (one format table): a BVH take."""
+    take = shared_path("data", "bandai-namco", "dataset-1", "dataset-1_walk_normal_001.bvh")
+    events = tmp_path / "events.jsonl"
+    result = _invoke("run", "-s", str(take), "-m", str(model_dir), "--no-realtime", "-q", "--jsonl", str(events))
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in events.read_text().splitlines()]
+    frames = read_path(take).sequences[0].num_frames
+    assert records[-1]["event"] == "end" and records[-1]["frames"] == frames
+    assert any(r["event"] == "prediction" and r["state"] != "idle" for r in records)

@@ -33,3 +33,17 @@ class LiftConfig:
     views: int = 1  # random views of each clip per epoch
     seed: int = 0
     device: str = "auto"
+
+
+RUN_FILES = ("backbone.safetensors", "last.pt", "history.json")  # what a train-backbone run folder holds
+
+
+@dataclass(frozen=True)
+class ClassChoice:
+    """Which classes and subjects a backbone trains on: ``seen`` or ``unseen`` (ids/names, a comma list
+    or a split file) or a named ``split``; ``val_subjects`` are held out for validation."""
+
+    seen: str | None = None
+    unseen: str | None = None
+    split: str | None = None
+    val_subjects: str | None = None

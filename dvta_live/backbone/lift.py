@@ -33,13 +33,14 @@ from dvta_live.backbone.checkpoint import load_backbone, save_backbone
 from dvta_live.backbone.config import DEFAULT_FPS, LiftConfig
 from dvta_live.backbone.lifted import LiftedShiftGCN, bodies_xy, bodies_xyz
 from dvta_live.backbone.shiftgcn import ShiftGCN
-from dvta_live.backbone.train import TrainConfig, _lr_at, pick_device, seed_everything
+from dvta_live.backbone.train import TrainConfig, _lr_at, seed_everything
 from dvta_live.errors import UserError
 from dvta_live.outputs import atomic_path
 from dvta_live.skeleton.recipe import Recipe, get_recipe
 from dvta_live.skeleton.retarget import to_ntu_proportions
 from dvta_live.skeleton.sequence import SkeletonSequence
 from dvta_live.skeleton.views import random_crop, virtual_view
+from dvta_live.training import pick_device
 
 INPUT_RECIPE = "lift64"  # its image branch for the 2-D views trained on; 3-D windows skip the lifter
 class LiftPairs(torch.utils.data.Dataset):
