@@ -24,13 +24,13 @@ from pathlib import Path
 
 import torch
 
-from dvta_live.export.runtime import open_runtime
 from dvta_live.labels.bundled import bundled_labels_path
 from dvta_live.labels.watcher import LabelsWatcher
 from dvta_live.realtime.live import LiveConfig, Prediction, Stats, recognize
 from dvta_live.realtime.pose import PoseEstimator
 from dvta_live.realtime.sources import LoopedSource, open_source
 from dvta_live.recognizer import save_untrained_model
+from dvta_live.runtimes import open_runtime
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 VIDEOS = [SHARED / "data/videos/ta_chi.mp4", SHARED / "data/ntu/S001C001P001R001A001_rgb.avi"]

@@ -55,8 +55,8 @@ def main() -> None:
     os.environ.setdefault("DVTA_CACHE", str(Path(tempfile.gettempdir()) / "dvta-bench-cache"))
 
     from dvta_live.export.benchmark import bench_windows
-    from dvta_live.export.runtime import OnnxRuntime, TorchRuntime
     from dvta_live.recognizer import save_untrained_model
+    from dvta_live.runtimes import OnnxRuntime, TorchRuntime
 
     with tempfile.TemporaryDirectory() as tmp:
         model = Path(args.model) if args.model else save_untrained_model(Path(tmp) / "model", args.arch)

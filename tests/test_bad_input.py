@@ -484,8 +484,8 @@ def test_a_rejected_labels_edit_is_a_line_and_a_jsonl_event(tmp_path: Path) -> N
 def test_onnx_cache_is_rebuilt_when_truncated_and_falls_back_when_unwritable(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from dvta_live.export.common import onnx_cache_dir
-    from dvta_live.export.runtime import OnnxRuntime
     from dvta_live.recognizer import save_untrained_model
+    from dvta_live.runtimes import OnnxRuntime
 
     folder = save_untrained_model(tmp_path / "model")
     monkeypatch.setenv("DVTA_CACHE", str(tmp_path / "cache"))

@@ -30,8 +30,8 @@ from dvta_live.export.engine import (
     tensorrt_missing,
 )
 from dvta_live.export.onnx_export import export_onnx, onnx_metadata
-from dvta_live.export.runtime import OnnxRuntime, TorchRuntime, open_runtime
 from dvta_live.recognizer import load_recognizer, save_untrained_model
+from dvta_live.runtimes import OnnxRuntime, TorchRuntime, open_runtime
 
 from conftest import shared_path
 
@@ -170,7 +170,7 @@ def test_metadata_in_onnx_and_beside(stgcn: tuple[Path, Path]) -> None:
 
 def test_onnx_runtime_exports_into_the_cache_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import dvta_live.export.engine as engine_module
-    import dvta_live.export.runtime as runtime_module
+    import dvta_live.runtimes as runtime_module
 
     model = save_untrained_model(tmp_path / "model", "stgcn", seed=3)
     first = open_runtime(model, "onnx")

@@ -12,13 +12,13 @@ import pytest
 from typer.testing import CliRunner
 
 from dvta_live.cli import app
-from dvta_live.export.runtime import PreparedText, Runtime, TorchRuntime
 from dvta_live.labels.bundled import bundled_labels_path
 from dvta_live.labels.watcher import LabelsWatcher
 from dvta_live.realtime.buffer import TimeWindow
 from dvta_live.realtime.live import IDLE, FrameResult, LiveConfig, Prediction, Stats, recognize
 from dvta_live.realtime.sources import LoopedSource, open_source
 from dvta_live.recognizer import save_untrained_model
+from dvta_live.runtimes import PreparedText, Runtime, TorchRuntime
 from dvta_live.skeleton.readers import read_path
 from dvta_live.skeleton.recipe import get_recipe
 
@@ -200,17 +200,15 @@ class _SlowRuntime(Runtime):
 
 def test_realtime_never_falls_behind_a_slow_model(model_dir: Path) -> None:
     """Paced replay (103 frames = 3.4 s) with inference 4x slower than the stride: windows are replaced,
-    not queued, so the run ends with the media instead of seconds later."""
+    not queued: what is scored is the newest window, never a backlog (asserted on counts, not on time)."""
     runtime = _SlowRuntime(TorchRuntime(model_dir), 0.6)
     watcher = LabelsWatcher(bundled_labels_path(), expected_dim=runtime.info.text_dim)
     stats = Stats()
-    started = time.perf_counter()
     frames, preds = _run(_replay(realtime=True), runtime, watcher, LiveConfig(stride_s=0.15), stats)
-    elapsed = time.perf_counter() - started
-    assert elapsed < 3.43 + 1.5  # media length + at most one window in flight (+ start-up)
-    assert stats.replaced_windows >= 3
     assert len(frames) == 103  # the pose stage (a pass-through for replays) keeps up: nothing dropped
-    assert all(p.latency_ms < 1500 for p in preds)
+    strides = len(range(0, 103, 5))  # a window every 5 frames (0.167 s >= the 0.15 s stride)
+    assert stats.replaced_windows >= 3 and len(preds) + stats.replaced_windows == strides
+    assert preds[-1].index == 100  # the last window scored is the newest one, not one queued behind it
 
 
 # -------------------------------------------------------------------------------------------- CLI
@@ -289,3 +287,15 @@ def test_run_faults_are_one_clear_line(model_dir: Path, tmp_path: Path, monkeypa
         main()
     assert exit_info.value.code == 1
     assert len(captured) == 1 and message in captured[0], captured
+
+
+def test_run_replays_a_bvh_take(model_dir: Path, tmp_path: Path) -> None:
+    """Every format `dvta data inspect` reads is a replay source too (one format table): a BVH take."""
+    take = shared_path("data", "bandai-namco", "dataset-1", "dataset-1_walk_normal_001.bvh")
+    events = tmp_path / "events.jsonl"
+    result = _invoke("run", "-s", str(take), "-m", str(model_dir), "--no-realtime", "-q", "--jsonl", str(events))
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in events.read_text().splitlines()]
+    frames = read_path(take).sequences[0].num_frames
+    assert records[-1]["event"] == "end" and records[-1]["frames"] == frames
+    assert any(r["event"] == "prediction" and r["state"] != "idle" for r in records)

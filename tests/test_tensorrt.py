@@ -34,8 +34,8 @@ from dvta_live.export.common import ExportPaths
 from dvta_live.export.engine import tensorrt_missing
 from dvta_live.export.onnx_export import export_onnx, onnx_metadata
 from dvta_live.export.profile import TEXT_SIDE_NAMES, ProfileBounds, fast_fp16
-from dvta_live.export.runtime import OnnxRuntime, TorchRuntime
 from dvta_live.recognizer import default_model, load_recognizer, save_untrained_model
+from dvta_live.runtimes import OnnxRuntime, TorchRuntime
 
 from conftest import REPO
 
@@ -166,7 +166,7 @@ def test_one_source_of_profile_bounds() -> None:
     """The engine profile's defaults, the CLI's and ONNX Runtime's TensorRT provider's are one object's,
     tuned for one window per call (what the live loop sends)."""
     from dvta_live.export.commands import export_command
-    from dvta_live.export.runtime import ORT_TENSORRT_PROFILE, ort_tensorrt_profile
+    from dvta_live.runtimes import ORT_TENSORRT_PROFILE, ort_tensorrt_profile
 
     bounds = ProfileBounds()
     assert ORT_TENSORRT_PROFILE == bounds and bounds.opt_batch == 1
@@ -231,7 +231,7 @@ def _build(real: Real, out: Path, profile: ProfileBounds, fp16: bool | None = Fa
 
 def test_standin_fp32_engine_is_strict_fp32_and_runs_end_to_end(real: Real, standin, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     from dvta_live.export.engine import read_engine_header
-    from dvta_live.export.runtime import TensorRTRuntime
+    from dvta_live.runtimes import TensorRTRuntime
 
     notes: list[str] = []
     engine = _build(real, tmp_path / "fp32.engine", ProfileBounds(1, 1, 4, 1, 25, 64),
@@ -250,7 +250,7 @@ def test_standin_fp32_engine_is_strict_fp32_and_runs_end_to_end(real: Real, stan
 
 
 def test_standin_min_batch_engine_takes_one_window(real: Real, standin, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    from dvta_live.export.runtime import TensorRTRuntime
+    from dvta_live.runtimes import TensorRTRuntime
 
     rt = TensorRTRuntime(real.model, _build(real, tmp_path / "min2.engine", ProfileBounds(2, 2, 4, 1, 25, 64)))
     prepared = rt.prepare_text(real.text)
@@ -261,7 +261,7 @@ def test_standin_min_batch_engine_takes_one_window(real: Real, standin, tmp_path
 
 def test_standin_fp16_by_default_on_a_fast_fp16_gpu(real: Real, standin, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     from dvta_live.export.engine import read_engine_header
-    from dvta_live.export.runtime import TensorRTRuntime
+    from dvta_live.runtimes import TensorRTRuntime
 
     engine = _build(real, tmp_path / "auto.engine", ProfileBounds(1, 1, 16, 1, 25, 64), fp16=None)
     header = read_engine_header(engine)
@@ -293,7 +293,7 @@ def test_standin_timing_cache_of_another_gpu_or_damaged_is_replaced(real: Real, 
 
 def test_standin_runner_checks_what_tensorrt_answers(real: Real, standin, tmp_path: Path,  # type: ignore[no-untyped-def]
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    from dvta_live.export.runtime import TensorRTRuntime
+    from dvta_live.runtimes import TensorRTRuntime
 
     rt = TensorRTRuntime(real.model, _build(real, tmp_path / "e.engine", ProfileBounds(1, 1, 4, 1, 25, 64)))
     prepared = rt.prepare_text(real.text)
@@ -313,7 +313,7 @@ def test_standin_runner_works_on_the_device_it_was_given(real: Real, standin, tm
     import contextlib
 
     import dvta_live.export.engine as engine_module
-    from dvta_live.export.runtime import TensorRTRuntime
+    from dvta_live.runtimes import TensorRTRuntime
 
     engine = _build(real, tmp_path / "d.engine", ProfileBounds(1, 1, 4, 1, 25, 64))
     current: list[int | None] = [None]
@@ -400,7 +400,7 @@ def test_the_tensorrt_extra_is_pinned_to_the_supported_major() -> None:
 def test_torch_dtype_covers_the_tensorrt_io_types() -> None:
     import torch
 
-    from dvta_live.export.runtime import _torch_dtype
+    from dvta_live.runtimes import _torch_dtype
 
     trt = make_tensorrt()
     pairs = {trt.float32: torch.float32, trt.float16: torch.float16, trt.bfloat16: torch.bfloat16,
@@ -423,10 +423,10 @@ def _labels_file(path: Path, count: int) -> Path:
 def test_labels_beyond_the_engine_are_a_rejected_edit(real: Real, standin, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """A hot reload to more classes than the engine takes keeps the last good labels, like any broken edit;
     at start, with no last good labels, it is one clear error; the live loop applies the same limit."""
-    from dvta_live.export.runtime import TensorRTRuntime
     from dvta_live.labels.watcher import LabelsWatcher
     from dvta_live.realtime.live import recognize
     from dvta_live.realtime.sources import open_source
+    from dvta_live.runtimes import TensorRTRuntime
 
     rt = TensorRTRuntime(real.model, _build(real, tmp_path / "c3.engine", ProfileBounds(1, 1, 4, 1, 2, 3)))
     path = _labels_file(tmp_path / "live.yaml", 3)
@@ -458,7 +458,7 @@ needs_tensorrt = pytest.mark.skipif(tensorrt_missing() is not None, reason=str(t
 @pytest.fixture(scope="module")
 def gpu_engine(real: Real):  # type: ignore[no-untyped-def]
     """build(name, profile, fp16) -> the runtime of a real engine of the bundled model (built once)."""
-    from dvta_live.export.runtime import TensorRTRuntime
+    from dvta_live.runtimes import TensorRTRuntime
 
     built: dict[str, TensorRTRuntime] = {}
 
@@ -522,7 +522,7 @@ def test_gpu_min_batch_engine_called_with_one_window(real: Real, gpu_engine) -> 
 @pytest.mark.gpu
 @needs_tensorrt
 def test_gpu_engine_bounds_and_refusals(real: Real, gpu_engine, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    from dvta_live.export.runtime import TensorRTRuntime
+    from dvta_live.runtimes import TensorRTRuntime
 
     rt = gpu_engine("fp32-max4", ProfileBounds(1, 1, 4, 1, 25, 64), False)
     assert rt.profile_shapes("skeleton") == ((1, 3, 64, 25, 2), (1, 3, 64, 25, 2), (4, 3, 64, 25, 2))
@@ -543,7 +543,7 @@ def test_gpu_engine_on_a_second_device(real: Real, tmp_path: Path) -> None:
     import torch
 
     from dvta_live.export.engine import export_engine
-    from dvta_live.export.runtime import TensorRTRuntime
+    from dvta_live.runtimes import TensorRTRuntime
 
     if torch.cuda.device_count() < 2:
         pytest.skip("needs two CUDA devices")

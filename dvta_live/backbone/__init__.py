@@ -7,19 +7,13 @@
 Both models' ``forward`` returns ``(feature, logits)``.
 """
 
-from dvta_live.backbone.checkpoint import (
-    BackboneInfo,
-    build_backbone,
-    import_checkpoint,
-    load_backbone,
-    load_torch_checkpoint,
-    read_backbone_info,
-    save_backbone,
-)
-from dvta_live.backbone.graph import agcn_spatial_graph, stgcn_spatial_graph
-from dvta_live.backbone.shiftgcn import ShiftGCN, TemporalShift
-from dvta_live.backbone.stgcn import STGCN
-
+# Importing the package is light (``dvta --help`` must not pay for torch): names load on first use.
+_WHERE = {
+    "BackboneInfo": "checkpoint", "build_backbone": "checkpoint", "import_checkpoint": "checkpoint",
+    "load_backbone": "checkpoint", "load_torch_checkpoint": "checkpoint", "read_backbone_info": "checkpoint",
+    "save_backbone": "checkpoint", "agcn_spatial_graph": "graph", "stgcn_spatial_graph": "graph",
+    "ShiftGCN": "shiftgcn", "TemporalShift": "shiftgcn", "STGCN": "stgcn",
+}
 __all__ = [
     "STGCN",
     "BackboneInfo",
@@ -34,3 +28,11 @@ __all__ = [
     "save_backbone",
     "stgcn_spatial_graph",
 ]
+
+
+def __getattr__(name: str) -> object:
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+
+    return getattr(import_module(f"{__name__}.{_WHERE[name]}"), name)

@@ -2,33 +2,33 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
-from collections.abc import Sequence
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
-import numpy as np
 import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from dvta_live.backbone.lift import DEFAULT_FPS, LiftConfig  # option defaults (the package imports torch anyway)
+from dvta_live.backbone.config import RUN_FILES, LiftConfig  # noqa: F401 - option defaults, torch-free
 from dvta_live.console import console, err_console
 from dvta_live.errors import UserError
-
-if TYPE_CHECKING:
-    import torch
-
-    from dvta_live.backbone.checkpoint import BackboneInfo
-    from dvta_live.skeleton.recipe import Recipe
-    from dvta_live.skeleton.sequence import SkeletonSequence
 
 backbone_app = typer.Typer(
     help="GCN backbones (Shift-GCN, ST-GCN): import official checkpoints, check them on your own samples.",
     no_args_is_help=True,
 )
+
+
+def __getattr__(name: str) -> object:
+    # old import path of the library function (bench/bench_real_video.py); loaded on use, not at --help
+    if name == "run_backbone":
+        from dvta_live.backbone.extract import run_backbone
+
+        return run_backbone
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _progress() -> Progress:
@@ -72,34 +72,6 @@ def import_command(
                   f"recipe {info.recipe_name}, feature {info.feature_dim}-d")
 
 
-def _model_input(recipe: Recipe, sequences: Sequence[SkeletonSequence]) -> torch.Tensor:
-    import torch
-
-    return torch.from_numpy(np.stack([recipe.apply(s.data) for s in sequences]))
-
-
-def run_backbone(model: torch.nn.Module, recipe: Recipe, sequences: Sequence[SkeletonSequence],
-                 batch_size: int = 32, progress: Progress | None = None,
-                 description: str = "features") -> tuple[np.ndarray, np.ndarray]:
-    """(features [N, 256], logits [N, K]) of ``sequences`` through ``recipe`` and ``model`` (eval mode)."""
-    import torch
-
-    features, logits = [], []
-    task = progress.add_task(description, total=len(sequences)) if progress else None
-    model.eval()
-    with torch.inference_mode():
-        for start in range(0, len(sequences), batch_size):
-            chunk = sequences[start: start + batch_size]
-            feature, logit = model(_model_input(recipe, chunk))
-            features.append(feature.numpy())
-            logits.append(logit.numpy())
-            if progress is not None and task is not None:
-                progress.advance(task, len(chunk))
-    if not features:
-        return np.zeros((0, 256), np.float32), np.zeros((0, 0), np.float32)
-    return np.concatenate(features), np.concatenate(logits)
-
-
 @backbone_app.command("predict")
 def predict_command(
     checkpoint: Annotated[Path, typer.Argument(help="A backbone: project .safetensors or official checkpoint.")],
@@ -118,6 +90,7 @@ def predict_command(
     import torch
 
     from dvta_live.backbone.checkpoint import load_backbone
+    from dvta_live.backbone.extract import run_backbone
     from dvta_live.skeleton.readers import read_path
 
     model, info = load_backbone(checkpoint)
@@ -151,16 +124,6 @@ def predict_command(
         console.print(table)
 
 
-def _rank() -> int:
-    """This process's rank under torchrun (0 when launched alone)."""
-    import os
-
-    return int(os.environ.get("RANK", "0"))
-
-
-RUN_FILES = ("backbone.safetensors", "last.pt", "history.json")  # what a train-backbone run folder holds
-
-
 def train_backbone_command(
     data: Annotated[list[Path], typer.Argument(help="Skeleton dataset files/folders (any supported format).")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Run folder: backbone.safetensors, last.pt, log.")],
@@ -192,66 +155,13 @@ def train_backbone_command(
 
       dvta train-backbone ntu120.dvta.safetensors --arch shiftgcn --unseen 4,13,37 -o runs/ntu --device cuda
     """
-    from dataclasses import asdict
+    from dvta_live.backbone.config import ClassChoice
+    from dvta_live.backbone.train import TrainConfig, train_backbone
 
-    from dvta_live.backbone.checkpoint import DEFAULT_RECIPES, build_backbone, save_backbone
-    from dvta_live.backbone.train import RecipeDataset, TrainConfig, seed_everything, train_classifier
-    from dvta_live.outputs import check_output, write_text_atomic
-    from dvta_live.skeleton.readers import read_path, read_paths
-    from dvta_live.skeleton.recipe import get_recipe
-    from dvta_live.skeleton.splits import parse_ids, seen_classes
-
-    if arch not in DEFAULT_RECIPES:
-        raise UserError(f"unknown --arch {arch!r}", fix=f"choose one of {', '.join(DEFAULT_RECIPES)}")
-    check_output(out, inputs=data, folder=True, files=RUN_FILES)  # before reading data and training
-    with err_console.status("reading data"):
-        dataset = read_path(data[0]) if len(data) == 1 else read_paths(data)
-    if split is not None:
-        if seen or unseen:
-            raise UserError("give --split, or --seen/--unseen, not both")
-        unseen = ",".join(str(i) for i in _split_unseen(split, dataset.num_classes))
-    present = {s.label for s in dataset}
-    # A class with no sequence here gets no logit: it could never be learned.
-    seen_ids = [c for c in seen_classes(dataset.class_names, seen, unseen) if c in present]
-    if not seen_ids:
-        raise UserError("none of the seen classes has a sequence in the data",
-                        fix="check --seen/--unseen against `dvta data inspect`")
-    remap = {c: i for i, c in enumerate(seen_ids)}
-    # Unseen sequences are dropped right here, before anything (normalisation statistics included) sees them.
-    sequences = [s for s in dataset if s.label in remap and np.abs(s.data).sum() > 0]
-    held_out = parse_ids(val_subjects)
-    missing_subjects = held_out - {s.subject for s in sequences}
-    if missing_subjects:
-        raise UserError(f"--val-subjects {sorted(missing_subjects)} are not in the data",
-                        fix="see the subjects listed by `dvta data inspect`")
-    train = [s for s in sequences if s.subject not in held_out]
-    val = [s for s in sequences if s.subject in held_out]
-    if not train:
-        raise UserError("no training sequences left after choosing classes and subjects")
-    recipe_obj = get_recipe(recipe or DEFAULT_RECIPES[arch], **({"window": window} if window else {}))
     config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, augment=not no_augment,
                          num_workers=workers, device=device)
-    seed_everything(seed)  # the initial weights too: a run is reproduced by its seed
-    model = build_backbone(arch, {"num_class": len(seen_ids)})
-    names = [dataset.class_names[c] for c in seen_ids]
-    train_set = RecipeDataset(train, [remap[s.label] for s in train], recipe_obj, config.augment, seed)
-    val_set = RecipeDataset(val, [remap[s.label] for s in val], recipe_obj, augment=False)
-    if _rank() == 0:
-        console.print(f"{dataset.name}: {len(seen_ids)} seen classes, {len(train)} training and {len(val)} "
-                      f"validation sequences; {arch}, recipe {recipe_obj.name} (window {recipe_obj.window})")
-    best_path = out / RUN_FILES[0]
-    extra = {"dataset": dataset.name, "seen_class_ids": seen_ids, "val_subjects": sorted(held_out),
-             "train_config": asdict(config)}
-
-    def save_best(trained: torch.nn.Module, row: dict) -> None:
-        save_backbone(best_path, trained, recipe_obj, names, source=f"dvta train-backbone on {dataset.name}",
-                      extra=extra | {"epoch": row["epoch"], "val_accuracy": row.get("val_accuracy")})
-
     with _progress() as progress:
         task = progress.add_task("epoch", total=None)
-
-        def on_step(step: int, total: int) -> None:
-            progress.update(task, completed=step, total=total)
 
         def on_epoch(row: dict) -> None:
             val_text = f", val {row['val_accuracy']:.1%}" if "val_accuracy" in row else ""
@@ -259,14 +169,14 @@ def train_backbone_command(
                                    f"train {row['train_accuracy']:.1%}{val_text}")
             progress.update(task, description=f"epoch {row['epoch'] + 2}/{epochs}")
 
-        result = train_classifier(model, train_set, val_set, config, out, save_best, resume=resume,
-                                  on_epoch=on_epoch, on_step=on_step)
-    if result.rank != 0:
-        return  # rank 0 writes the record; another rank's history is empty and would replace it
-    write_text_atomic(out / RUN_FILES[2], json.dumps(result.history, indent=1))
-    best = (f"best validation accuracy {result.best_val_accuracy:.1%} at epoch {result.best_epoch + 1}"
-            if val else "no validation subjects: the last epoch was kept")
-    console.print(f"[green]saved[/] {escape(str(best_path))}: {best}")
+        run = train_backbone(data, out, ClassChoice(seen, unseen, split, val_subjects), arch=arch, recipe=recipe,
+                             window=window, config=config, resume=resume, on_start=progress.console.print,
+                             on_epoch=on_epoch, on_step=lambda step, total: progress.update(task, completed=step,
+                                                                                          total=total))
+    if run.rank == 0:  # under torchrun only rank 0 reports
+        best = (f"best validation accuracy {run.best_val_accuracy:.1%} at epoch {run.best_epoch + 1}"
+                if run.validated else "no validation subjects: the last epoch was kept")
+        console.print(f"[green]saved[/] {escape(str(run.path))}: {best}")
 
 
 def extract_features_command(
@@ -299,91 +209,20 @@ def extract_features_command(
 
       dvta extract-features -b backbone.safetensors ntu60.dvta.safetensors --unseen 10,11,19,26,56 --test-subjects 2,4,5 -o feats/ntu60-55
     """
-    from dvta_live.backbone.checkpoint import load_backbone
-    from dvta_live.dvta.features import check_features_out, save_features
-    from dvta_live.skeleton.readers import read_path, read_paths
-    from dvta_live.skeleton.splits import parse_classes, parse_ids
+    from dvta_live.backbone.extract import TrainingViews, extract_features
 
     if sum((unseen is not None, split is not None, all_seen)) != 1:
         raise UserError("give exactly one of --unseen, --split or --all-seen")
-    check_features_out(out, [backbone, *data])
-    model, info = load_backbone(backbone)
-    with err_console.status("reading data"):
-        dataset = read_path(data[0]) if len(data) == 1 else read_paths(data)
-    if split is not None:
-        unseen_ids = _split_unseen(split, dataset.num_classes)
-    elif unseen is not None:
-        unseen_ids = parse_classes(unseen, dataset.class_names)
-    else:
-        unseen_ids = []
-    _refuse_leaky_backbone(info, backbone, unseen_ids)
-    unseen_set = set(unseen_ids)
-    test_ids = parse_ids(test_subjects)
-    usable = [s for s in dataset if 0 <= s.label < dataset.num_classes and np.abs(s.data).sum() > 0]
-
-    def is_test(s: SkeletonSequence) -> bool:
-        return s.subject in test_ids if test_ids else s.label in unseen_set
-
-    train = [s for s in usable if s.label not in unseen_set and not (test_ids and is_test(s))]
-    ztest = [s for s in usable if s.label in unseen_set and is_test(s)]
-    gtest = [s for s in usable if is_test(s)] if test_ids else []
-    recipe = info.make_recipe()
-    if views > 0:
-        if recipe.plane == "xyz":
-            raise UserError(f"--views needs an image-plane backbone; {backbone.name} uses recipe {recipe.name}",
-                            backbone, "leave --views out (3-D backbones normalise the view themselves)")
-    if views > 0 or live_window_s is not None:
-        train = other_views(train, views, seed, live_window_s)
     with _progress() as progress:
-        parts = {name: run_backbone(model, recipe, seqs, batch_size, progress, name)[0]
-                 for name, seqs in (("train", train), ("ztest", ztest), ("gtest", gtest))}
-    labels = {name: np.array([s.label for s in seqs], dtype=np.int64)
-              for name, seqs in (("train", train), ("ztest", ztest), ("gtest", gtest))}
-    meta = {"dataset": dataset.name, "class_names": list(dataset.class_names), "unseen": unseen_ids,
-            "split": split, "test_subjects": sorted(test_ids), "backbone": str(backbone),
-            "backbone_architecture": info.architecture, "recipe": info.recipe, "views": views, "seed": seed,
-            "live_window_s": live_window_s}
-    save_features(out, parts["train"], labels["train"], parts["ztest"], labels["ztest"],
-                  parts["gtest"] if gtest else None, labels["gtest"] if gtest else None, metadata=meta)
-    console.print(f"[green]wrote[/] {escape(str(out))}: train {len(train)}, ztest {len(ztest)}, "
-                  f"gtest {len(gtest)} (unseen classes: "
-                  f"{', '.join(dataset.class_names[i] for i in unseen_ids) or 'none'})")
+        def on_part(name: str, total: int) -> Callable[[int], None]:
+            task = progress.add_task(name, total=total)
+            return lambda n: progress.advance(task, n)
 
-
-def other_views(sequences: Sequence[SkeletonSequence], count: int, seed: int,
-                window_s: float | None = None) -> list[SkeletonSequence]:
-    """``count`` random virtual-camera views (image plane, MediaPipe-like errors) of each clip, seeded;
-    ``count`` 0 keeps the recorded view (one copy). With ``window_s``, each copy is a live window of the
-    clip (``skeleton.views.live_window``) instead of the whole clip."""
-    from dvta_live.skeleton.views import live_window, virtual_view
-
-    def one(s: SkeletonSequence, v: int, i: int) -> SkeletonSequence:
-        rng = np.random.default_rng((seed, v, i))
-        data = s.data if window_s is None else live_window(s.data, s.fps or DEFAULT_FPS, window_s, rng)
-        return dataclasses.replace(s, data=virtual_view(data, rng) if count > 0 else data)
-
-    return [one(s, v, i) for v in range(max(count, 1)) for i, s in enumerate(sequences)]
-
-
-def _split_unseen(name: str, num_classes: int) -> list[int]:
-    from dvta_live.dvta.splits import get_split
-
-    chosen = get_split(name)
-    if chosen.num_classes != num_classes:
-        raise UserError(f"split {name} is for {chosen.dataset} ({chosen.num_classes} classes), the data has "
-                        f"{num_classes} classes", fix="pick a split of this dataset")
-    return sorted(chosen.unseen)
-
-
-def _refuse_leaky_backbone(info: BackboneInfo, path: Path, unseen_ids: Sequence[int]) -> None:
-    """A backbone that trained on an 'unseen' class would make zero-shot figures meaningless."""
-    trained_on = info.extra.get("seen_class_ids")
-    if trained_on is None:
-        return
-    leaked = sorted(set(trained_on) & set(unseen_ids))
-    if leaked:
-        raise UserError(f"this backbone was trained on classes {leaked}, which this split calls unseen", path,
-                        "train the backbone with the same --unseen classes")
+        done = extract_features(backbone, data, out, unseen=unseen, split=split, test_subjects=test_subjects,
+                                batch_size=batch_size, training=TrainingViews(views, seed, live_window_s),
+                                on_part=on_part)
+    console.print(f"[green]wrote[/] {escape(str(out))}: train {done.counts['train']}, ztest {done.counts['ztest']}, "
+                  f"gtest {done.counts['gtest']} (unseen classes: {', '.join(done.unseen_names) or 'none'})")
 
 
 @backbone_app.command("lift")

@@ -22,7 +22,7 @@ figure for the window with its depth simply dropped is the floor).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -30,33 +30,19 @@ import torch
 from torch import nn
 
 from dvta_live.backbone.checkpoint import load_backbone, save_backbone
+from dvta_live.backbone.config import DEFAULT_FPS, LiftConfig
 from dvta_live.backbone.lifted import LiftedShiftGCN, bodies_xy, bodies_xyz
 from dvta_live.backbone.shiftgcn import ShiftGCN
-from dvta_live.backbone.train import TrainConfig, _lr_at, pick_device, seed_everything
+from dvta_live.backbone.train import TrainConfig, _lr_at, seed_everything
 from dvta_live.errors import UserError
 from dvta_live.outputs import atomic_path
 from dvta_live.skeleton.recipe import Recipe, get_recipe
 from dvta_live.skeleton.retarget import to_ntu_proportions
 from dvta_live.skeleton.sequence import SkeletonSequence
 from dvta_live.skeleton.views import random_crop, virtual_view
+from dvta_live.training import pick_device
 
 INPUT_RECIPE = "lift64"  # its image branch for the 2-D views trained on; 3-D windows skip the lifter
-DEFAULT_FPS = 30.0  # clips whose reader gives no rate (NW-UCLA) are Kinect v1 recordings
-
-
-@dataclass(frozen=True)
-class LiftConfig:
-    epochs: int = 60
-    batch_size: int = 64
-    lr: float = 2e-3
-    weight_decay: float = 1e-4
-    width: int = 160
-    blocks: int = 4
-    views: int = 1  # random views of each clip per epoch
-    seed: int = 0
-    device: str = "auto"
-
-
 class LiftPairs(torch.utils.data.Dataset):
     """(image-plane input, teacher-recipe 3-D target) pairs; ``views`` random views per clip and epoch.
     With ``fixed`` each item's view and crop depend only on the seed (validation)."""

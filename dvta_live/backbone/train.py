@@ -17,6 +17,7 @@ Runs on CPU or GPU; launched with `torchrun --nproc_per_node N` it trains with D
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import random
@@ -30,23 +31,11 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
+from dvta_live.backbone.config import RUN_FILES, ClassChoice, TrainConfig
 from dvta_live.errors import UserError
 from dvta_live.skeleton.recipe import Recipe
 from dvta_live.skeleton.sequence import SkeletonSequence
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    epochs: int = 60
-    batch_size: int = 32
-    lr: float = 0.05
-    weight_decay: float = 5e-4
-    warmup_epochs: int = 3
-    label_smoothing: float = 0.1
-    seed: int = 1
-    augment: bool = True
-    num_workers: int = 0
-    device: str = "auto"
+from dvta_live.training import lr_at, pick_device
 
 
 @dataclass
@@ -61,14 +50,6 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
-
-
-def pick_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise UserError(f"--device {name}: no CUDA device is visible", fix="use --device cpu or auto")
-    return torch.device(name)
 
 
 def temporal_crop(data: np.ndarray, rng: np.random.Generator, min_fraction: float = 0.8) -> np.ndarray:
@@ -120,11 +101,10 @@ class RecipeDataset(Dataset):
 
 
 def _lr_at(epoch_progress: float, config: TrainConfig) -> float:
-    """Linear warm-up, then cosine decay to zero (epoch_progress counts fractional epochs)."""
-    if epoch_progress < config.warmup_epochs:
-        return config.lr * (epoch_progress + 1e-3) / config.warmup_epochs
-    span = max(1e-9, config.epochs - config.warmup_epochs)
-    return 0.5 * config.lr * (1 + math.cos(math.pi * (epoch_progress - config.warmup_epochs) / span))
+    """The shared warm-up + cosine schedule per step; the warm-up starts a hair above 0 so the first
+    step is not wasted."""
+    nudge = 1e-3 if epoch_progress < config.warmup_epochs else 0.0
+    return lr_at(epoch_progress + nudge, config.epochs, config.lr, config.warmup_epochs)
 
 
 def _comparable(config: dict) -> dict:
@@ -248,3 +228,85 @@ def train_classifier(
         torch.distributed.barrier()
     result.rank = rank
     return result
+
+
+@dataclass(frozen=True)
+class BackboneRun:
+    """What ``train_backbone`` left in its run folder (``path``: the best backbone)."""
+
+    path: Path
+    best_val_accuracy: float
+    best_epoch: int
+    validated: bool  # False: no validation subjects, the last epoch was kept
+    rank: int  # under torchrun only rank 0 writes and reports
+
+
+def _rank() -> int:
+    """This process's rank under torchrun (0 when launched alone)."""
+    return int(os.environ.get("RANK", "0"))
+
+
+def train_backbone(data: Sequence[Path], out: Path, classes: ClassChoice | None = None, *, arch: str = "stgcn",
+                   recipe: str | None = None, window: int | None = None, config: TrainConfig | None = None,
+                   resume: bool = False, on_start: Callable[[str], None] | None = None,
+                   on_epoch: Callable[[dict], None] | None = None,
+                   on_step: Callable[[int, int], None] | None = None) -> BackboneRun:
+    """Train a backbone classifier on the seen classes of ``data`` (unseen sequences are dropped before
+    anything sees them) into the run folder ``out``: the best epoch on the validation subjects as
+    backbone.safetensors, last.pt to resume, history.json. ``on_start`` gets one line describing the run."""
+    from dvta_live.backbone.checkpoint import DEFAULT_RECIPES, build_backbone, save_backbone
+    from dvta_live.backbone.extract import read_data, split_unseen
+    from dvta_live.outputs import check_output, write_text_atomic
+    from dvta_live.skeleton.recipe import get_recipe
+    from dvta_live.skeleton.splits import parse_ids, seen_classes
+
+    classes, config = classes or ClassChoice(), config or TrainConfig()
+    if arch not in DEFAULT_RECIPES:
+        raise UserError(f"unknown --arch {arch!r}", fix=f"choose one of {', '.join(DEFAULT_RECIPES)}")
+    check_output(out, inputs=data, folder=True, files=RUN_FILES)  # before reading data and training
+    dataset = read_data(data)
+    unseen = classes.unseen
+    if classes.split is not None:
+        if classes.seen or classes.unseen:
+            raise UserError("give --split, or --seen/--unseen, not both")
+        unseen = ",".join(str(i) for i in split_unseen(classes.split, dataset.num_classes))
+    present = {s.label for s in dataset}
+    # A class with no sequence here gets no logit: it could never be learned.
+    seen_ids = [c for c in seen_classes(dataset.class_names, classes.seen, unseen) if c in present]
+    if not seen_ids:
+        raise UserError("none of the seen classes has a sequence in the data",
+                        fix="check --seen/--unseen against `dvta data inspect`")
+    remap = {c: i for i, c in enumerate(seen_ids)}
+    # Unseen sequences are dropped right here, before anything (normalisation statistics included) sees them.
+    sequences = [s for s in dataset if s.label in remap and np.abs(s.data).sum() > 0]
+    held_out = parse_ids(classes.val_subjects)
+    missing_subjects = held_out - {s.subject for s in sequences}
+    if missing_subjects:
+        raise UserError(f"--val-subjects {sorted(missing_subjects)} are not in the data",
+                        fix="see the subjects listed by `dvta data inspect`")
+    train = [s for s in sequences if s.subject not in held_out]
+    val = [s for s in sequences if s.subject in held_out]
+    if not train:
+        raise UserError("no training sequences left after choosing classes and subjects")
+    recipe_obj = get_recipe(recipe or DEFAULT_RECIPES[arch], **({"window": window} if window else {}))
+    seed_everything(config.seed)  # the initial weights too: a run is reproduced by its seed
+    model = build_backbone(arch, {"num_class": len(seen_ids)})
+    names = [dataset.class_names[c] for c in seen_ids]
+    train_set = RecipeDataset(train, [remap[s.label] for s in train], recipe_obj, config.augment, config.seed)
+    val_set = RecipeDataset(val, [remap[s.label] for s in val], recipe_obj, augment=False)
+    if _rank() == 0 and on_start is not None:
+        on_start(f"{dataset.name}: {len(seen_ids)} seen classes, {len(train)} training and {len(val)} "
+                 f"validation sequences; {arch}, recipe {recipe_obj.name} (window {recipe_obj.window})")
+    best_path = out / RUN_FILES[0]
+    extra = {"dataset": dataset.name, "seen_class_ids": seen_ids, "val_subjects": sorted(held_out),
+             "train_config": asdict(config)}
+
+    def save_best(trained: nn.Module, row: dict) -> None:
+        save_backbone(best_path, trained, recipe_obj, names, source=f"dvta train-backbone on {dataset.name}",
+                      extra=extra | {"epoch": row["epoch"], "val_accuracy": row.get("val_accuracy")})
+
+    result = train_classifier(model, train_set, val_set, config, out, save_best, resume=resume,
+                              on_epoch=on_epoch, on_step=on_step)
+    if result.rank == 0:  # rank 0 writes the record; another rank's history is empty and would replace it
+        write_text_atomic(out / RUN_FILES[2], json.dumps(result.history, indent=1))
+    return BackboneRun(best_path, result.best_val_accuracy, result.best_epoch, bool(val), result.rank)

@@ -270,9 +270,10 @@ def evaluate_command(
 
     from dvta_live.dvta.evaluate import evaluate_head
     from dvta_live.dvta.features import class_texts_from_dict, load_features
-    from dvta_live.dvta.train import load_head, resolve_device
+    from dvta_live.dvta.train import load_head
+    from dvta_live.training import pick_device
 
-    model, meta = load_head(head, resolve_device(device))
+    model, meta = load_head(head, pick_device(device))
     feats = load_features(features)
     if not no_confusion:
         from dvta_live.outputs import check_output

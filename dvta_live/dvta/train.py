@@ -58,6 +58,7 @@ from dvta_live.dvta.head import RELEASED_METRIC_HIDDEN, DVTAHead, parameter_coun
 from dvta_live.dvta.loss import multi_positive_kl_loss
 from dvta_live.dvta.splits import Split
 from dvta_live.errors import UserError
+from dvta_live.training import lr_at, pick_device
 
 HEAD_FORMAT = "dvta-head"
 HEAD_FORMAT_VERSION = 1
@@ -79,14 +80,6 @@ def released_lr(dataset: str | None) -> tuple[float, str]:
         return RELEASED_LR[d], f"released DVTA config.py ({d})"
     return FALLBACK_LR, ("no released DVTA value for " + (dataset or "this data")
                          + "; PURLS configs lr 1e-4")
-
-
-def lr_at(epoch: int, epochs: int, lr_max: float, warmup: int, lr_min: float = 0.0) -> float:
-    """The released per-epoch schedule: linear warm-up from 0 over ``warmup`` epochs, then cosine."""
-    if epoch < warmup:
-        return lr_max * epoch / warmup
-    span = max(epochs - warmup, 1)
-    return lr_min + (lr_max - lr_min) * (1 + math.cos(math.pi * (epoch - warmup) / span)) / 2
 
 
 @dataclass
@@ -148,12 +141,6 @@ class TrainResult:
 
 
 # ---------------------------------------------------------------------------------------------- core
-
-
-def resolve_device(spec: str | None) -> torch.device:
-    if spec:
-        return torch.device(spec)
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
 def new_head(text_dim: int, config: TrainConfig) -> DVTAHead:
@@ -328,7 +315,7 @@ def train_head(features: FeatureSet, texts: ClassTexts, split: Split | None = No
         raise UserError("epochs and batch size must be at least 1")
     if not 0.0 <= config.val_seen_fraction < 1.0:
         raise UserError("the held-out fraction of seen samples must be in [0, 1)")
-    device = resolve_device(config.device)
+    device = pick_device(config.device)
     dataset = dataset or (split.dataset if split is not None else None) or features.metadata.get("dataset")
     if config.lr is not None:
         lr, lr_source = float(config.lr), "given"
@@ -560,6 +547,6 @@ def load_head(path: str | Path, device: str | torch.device = "cpu") -> tuple[DVT
 
 __all__ = [
     "FALLBACK_LR", "RELEASED_LR", "EpochLog", "TrainConfig", "TrainResult", "load_head", "lr_at",
-    "new_head", "released_lr", "resolve_classes", "resolve_device", "save_head", "sidecar_path",
+    "new_head", "released_lr", "resolve_classes", "save_head", "sidecar_path",
     "train_head", "train_run",
 ]

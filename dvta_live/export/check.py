@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from dvta_live.errors import UserError
-from dvta_live.export.runtime import Runtime
+from dvta_live.runtimes import Runtime
 from dvta_live.skeleton.recipe import Recipe
 
 # max |exported - eager| / max |eager| allowed per precision: fp32 graphs differ by reassociation only

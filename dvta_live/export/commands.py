@@ -95,104 +95,36 @@ def export_command(
 
       dvta export -m models/my-model --format engine --max-batch 32 --max-classes 128 --check
     """
-    from dvta_live.export.common import ExportPaths, default_export_paths
-    from dvta_live.recognizer import default_model
+    from dvta_live.export.exporter import EngineOptions, export
 
-    if fmt not in ("onnx", "engine"):
-        raise UserError(f"unknown --format {fmt!r}", fix="use --format onnx or --format engine")
-    if graph not in ("window", "recognizer"):
-        raise UserError(f"unknown --graph {graph!r}", fix="use --graph window or --graph recognizer")
-    if fmt == "engine":
-        from dvta_live.export.engine import tensorrt_missing
-
-        missing = tensorrt_missing()  # before minutes of ONNX export
-        if missing:
-            raise UserError(missing)
-        profile = ProfileBounds(min_batch, opt_batch, max_batch, min_classes, opt_classes, max_classes)
-        profile.validate()
-    from dvta_live.export.onnx_export import export_onnx, onnx_metadata
-    from dvta_live.recognizer import load_recognizer
-
-    model_path = default_model(model)
-    with err_console.status(f"loading {model_path}"):
-        recognizer, info = load_recognizer(model_path)
-    paths = ExportPaths.from_out(out) if out is not None else default_export_paths(info)
-    _check_export_out(paths, info, split, fmt == "engine", timing_cache)
-    with err_console.status("exporting ONNX graphs"):
-        result = export_onnx((recognizer, info), paths.folder / f"{paths.stem}.onnx", split=split, opset=opset)
-    written: dict[str, Path] = dict(result.files)
-    written["metadata"] = paths.metadata
-    if fmt == "engine":
-        from dvta_live.export.engine import export_engine
-
-        source = paths.window if graph == "window" else paths.recognizer
-        notes: list[str] = []
-        with err_console.status("building the TensorRT engine (minutes the first time)"):
-            export_engine(source, paths.engine, metadata=onnx_metadata(source), profile=profile, fp16=fp16,
-                          timing_cache=timing_cache or paths.timing_cache, workspace_gib=workspace, notes=notes)
-        for note in notes:
-            err_console.print(f"[yellow]note:[/] {escape(note)}")
-        written["engine"] = paths.engine
-    table = Table(title=f"dvta export: {escape(str(model_path))} ({info.architecture}, recipe "
+    options = EngineOptions(graph, ProfileBounds(min_batch, opt_batch, max_batch, min_classes, opt_classes,
+                                                 max_classes), fp16, timing_cache, workspace)
+    with err_console.status("exporting" + (" (building a TensorRT engine takes minutes the first time)"
+                                           if fmt == "engine" else "")):
+        done = export(model, fmt, out=out, split=split, opset=opset, engine=options)
+    for note in done.notes:
+        err_console.print(f"[yellow]note:[/] {escape(note)}")
+    info = done.info
+    table = Table(title=f"dvta export: {escape(str(done.model))} ({info.architecture}, recipe "
                   f"{info.recipe.name}, window {info.window}, text {info.text_dim}-d)")
     table.add_column("graph")
     table.add_column("file")
     table.add_column("size", justify="right")
-    for name, file in written.items():
+    for name, file in done.files.items():
         table.add_row(name, escape(str(file)), f"{file.stat().st_size / 1e6:.1f} MB")
     console.print(table)
     if check:
-        _run_check(model_path, paths, check_data, check_samples, check_classes, fmt == "engine")
+        _print_check(done, check_data, check_samples, check_classes, fmt == "engine")
 
 
-def _check_export_out(paths: Any, info: Any, split: bool, engine: bool, timing_cache: Path | None) -> None:
-    """Every file the export writes: not one of the model's files, writable; before minutes of export."""
-    from dvta_live.dvta.train import sidecar_path
-    from dvta_live.outputs import check_output
+def _print_check(done: Any, data: list[Path] | None, samples: int, classes: int, engine: bool) -> None:
+    from dvta_live.export.check import DISCRIMINATION
+    from dvta_live.export.exporter import check_export
 
-    names = [paths.recognizer, paths.text, paths.window, paths.metadata]
-    names += [paths.backbone, paths.head] if split else []
-    names += [paths.engine, timing_cache or paths.timing_cache] if engine else []
-    check_output(paths.folder, folder=True, files=[p.name for p in names],
-                 inputs=[info.backbone_path, info.head_path, sidecar_path(info.head_path)])
-    for extra in names:
-        if extra.parent != paths.folder:
-            check_output(extra, inputs=[info.backbone_path, info.head_path])
-
-
-def _run_check(model_path: Path, paths: Any, data: list[Path] | None, samples: int, classes: int,
-               engine: bool) -> None:
-    from dvta_live.export.check import (
-        DISCRIMINATION,
-        check_text,
-        check_whole_graph,
-        compare_runtimes,
-        default_check_data,
-        load_check_windows,
-    )
-    from dvta_live.export.runtime import OnnxRuntime, TensorRTRuntime, TorchRuntime
-
-    if not data:
-        found = default_check_data()
-        if found is None:
-            raise UserError("--check needs real skeletons and ../shared/data/ntu is not here",
-                            fix="give --check-data FILE_OR_FOLDER (NTU .skeleton or any format dvta data "
-                            "inspect reads)")
-        data = [found]
-    eager = TorchRuntime(model_path)
-    with err_console.status("reading the check skeletons"):
-        windows, _ = load_check_windows(data, eager.info.recipe, samples)
-    text = check_text(classes, eager.info.text_dim)
-    results = []
-    with err_console.status(f"eager vs exported on {len(windows)} windows, {classes} classes"):
-        results.append(compare_runtimes(eager, OnnxRuntime(model_path, paths.window,
-                                                           providers=["CPUExecutionProvider"]), windows, text))
-        if paths.recognizer.is_file():
-            results.append(check_whole_graph(paths.recognizer, eager, windows, text))
-        if engine:
-            trt_rt = TensorRTRuntime(model_path, paths.engine)
-            results.append(compare_runtimes(eager, trt_rt, windows, text, trt_rt.precision))
-    table = Table(title=f"dvta export --check: {len(windows)} real windows from "
+    with err_console.status(f"eager vs exported on real windows, {classes} classes"):
+        results, data = check_export(done.model, done.paths, data, samples, classes, engine)
+    windows = results[0].windows
+    table = Table(title=f"dvta export --check: {windows} real windows from "
                   f"{escape(', '.join(str(d) for d in data))}, {classes} classes")
     for column in ("exported", "precision", "max abs", "max rel", "top-1 same", "tolerance", "window spread", ""):
         table.add_column(column, justify="left" if column in ("exported", "precision") else "right")
@@ -245,8 +177,8 @@ def benchmark_command(
       dvta benchmark -m models/my-model --runtime torch,onnx --batch 1,64 --classes 5,60,120 --json
     """
     from dvta_live.export.benchmark import benchmark, speedups
-    from dvta_live.export.runtime import available_runtimes, open_runtime
     from dvta_live.recognizer import default_model
+    from dvta_live.runtimes import available_runtimes, open_runtime
 
     model_path = default_model(model)
     batches = _ints(batch, (1, 64), "--batch")

@@ -1,6 +1,6 @@
 """``export_onnx``: a model folder -> ONNX graphs of the recogniser with their metadata.
 
-The graphs start at the recipe's output (``info.recipe.apply``), exactly where ``Recognizer`` starts, so
+The graphs start at the recipe's output (``info.recipe.apply``), exactly where ``RecognizerNet`` starts, so
 each one computes what PyTorch does on the same input; B (windows) and C (classes) are dynamic axes, so
 editing the labels file never needs a re-export.
 """
@@ -29,7 +29,7 @@ from dvta_live.export.common import (
     model_sha256,
 )
 from dvta_live.outputs import atomic_path, write_text_atomic
-from dvta_live.recognizer import Recognizer, RecognizerInfo, load_recognizer
+from dvta_live.recognizer import RecognizerInfo, RecognizerNet, load_recognizer
 
 # Each graph: (input names, output names, dynamic axes). The side tensors' C axis is 1 for keys [3, C, D].
 _SIDE_AXES: dict[str, dict[int, str]] = {"keys": {1: "C"}, **{n: {0: "C"} for n in TEXT_SIDE_NAMES[1:]}}
@@ -61,7 +61,7 @@ class _TextGraph(nn.Module):
 class _WindowGraph(nn.Module):
     """skeleton + TextSide tensors -> scores: the backbone and the per-window half of the head."""
 
-    def __init__(self, model: Recognizer) -> None:
+    def __init__(self, model: RecognizerNet) -> None:
         super().__init__()
         self.model = model
         self.scorer = TextSideScorer(model.head)
@@ -71,7 +71,7 @@ class _WindowGraph(nn.Module):
 
 
 class _BackboneGraph(nn.Module):
-    def __init__(self, model: Recognizer) -> None:
+    def __init__(self, model: RecognizerNet) -> None:
         super().__init__()
         self.model = model
 
@@ -88,13 +88,13 @@ class OnnxExport:
     metadata: dict[str, Any] = field(default_factory=dict)
 
 
-def _graph_module(name: str, model: Recognizer) -> nn.Module:
+def _graph_module(name: str, model: RecognizerNet) -> nn.Module:
     return {"recognizer": lambda: model, "text": lambda: _TextGraph(model.head),
             "window": lambda: _WindowGraph(model), "backbone": lambda: _BackboneGraph(model),
             "head": lambda: model.head}[name]()
 
 
-def _trace_inputs(name: str, model: Recognizer, info: RecognizerInfo) -> tuple[Tensor, ...]:
+def _trace_inputs(name: str, model: RecognizerNet, info: RecognizerInfo) -> tuple[Tensor, ...]:
     gen = torch.Generator().manual_seed(0)
     skeleton = torch.randn(_TRACE_B, 3, info.window, 25, 2, generator=gen)
     text = torch.randn(_TRACE_C, 2, info.text_dim, generator=gen)
@@ -110,7 +110,7 @@ def _trace_inputs(name: str, model: Recognizer, info: RecognizerInfo) -> tuple[T
     return torch.randn(_TRACE_B, info.feature_dim, generator=gen), text
 
 
-def _export_graph(name: str, model: Recognizer, info: RecognizerInfo, path: Path, metadata: dict[str, Any],
+def _export_graph(name: str, model: RecognizerNet, info: RecognizerInfo, path: Path, metadata: dict[str, Any],
                   opset: int) -> dict[str, Any]:
     import onnx
 
@@ -144,7 +144,7 @@ def _shape(proto: Any, name: str) -> list[int | str]:
     return []
 
 
-def export_onnx(model: str | Path | tuple[Recognizer, RecognizerInfo], out: str | Path | None = None, *,
+def export_onnx(model: str | Path | tuple[RecognizerNet, RecognizerInfo], out: str | Path | None = None, *,
                 split: bool = False, whole: bool = True, opset: int = OPSET) -> OnnxExport:
     """Write the ONNX graphs of a model and their metadata; returns where they went.
 

@@ -6,29 +6,55 @@
     text = encode_labels(labels)                             # TextTensor: embeddings [C, 2, D] float32
     watcher = LabelsWatcher("my-labels.yaml").start()        # watcher.text stays current while you edit
 
-Importing this package is light: sentence-transformers loads on the first text that is not cached.
+Importing this package is light: each name loads its module on first use, and sentence-transformers loads
+on the first text that is not cached.
 """
 
-from dvta_live.labels.bundled import bundled_labels, bundled_labels_dir, bundled_labels_path, is_bundled
-from dvta_live.labels.cache import EmbeddingCache, default_cache_root
-from dvta_live.labels.edit import EditResult, add_action, init_labels, remove_action, write_atomic
-from dvta_live.labels.encoder import (
-    DEFAULT_MODEL,
-    ModelRef,
-    TextEncoder,
-    encode_labels,
-    get_encoder,
-    packaged_model_path,
-    resolve_model,
-)
-from dvta_live.labels.loader import LabelsError, Problem, check_labels, load_labels, parse_labels
-from dvta_live.labels.schema import Action, Labels, TextTensor, name_key
-from dvta_live.labels.watcher import LabelsState, LabelsWatcher
-
+_WHERE = {
+    "bundled_labels": "bundled", "bundled_labels_dir": "bundled", "bundled_labels_path": "bundled", "is_bundled": "bundled",
+    "EmbeddingCache": "cache", "default_cache_root": "cache",
+    "EditResult": "edit", "add_action": "edit", "init_labels": "edit", "remove_action": "edit", "write_atomic": "edit",
+    "DEFAULT_MODEL": "encoder", "ModelRef": "encoder", "TextEncoder": "encoder", "encode_labels": "encoder", "get_encoder": "encoder", "packaged_model_path": "encoder", "resolve_model": "encoder",
+    "LabelsError": "loader", "Problem": "loader", "check_labels": "loader", "load_labels": "loader", "parse_labels": "loader",
+    "Action": "schema", "Labels": "schema", "TextTensor": "schema", "name_key": "schema",
+    "LabelsState": "watcher", "LabelsWatcher": "watcher",
+}
 __all__ = [
-    "DEFAULT_MODEL", "Action", "EditResult", "EmbeddingCache", "Labels", "LabelsError", "LabelsState",
-    "LabelsWatcher", "ModelRef", "Problem", "TextEncoder", "TextTensor", "add_action", "bundled_labels",
-    "bundled_labels_dir", "bundled_labels_path", "check_labels", "default_cache_root", "encode_labels",
-    "get_encoder", "init_labels", "is_bundled", "load_labels", "name_key", "packaged_model_path",
-    "parse_labels", "remove_action", "resolve_model", "write_atomic",
+    "DEFAULT_MODEL",
+    "Action",
+    "EditResult",
+    "EmbeddingCache",
+    "Labels",
+    "LabelsError",
+    "LabelsState",
+    "LabelsWatcher",
+    "ModelRef",
+    "Problem",
+    "TextEncoder",
+    "TextTensor",
+    "add_action",
+    "bundled_labels",
+    "bundled_labels_dir",
+    "bundled_labels_path",
+    "check_labels",
+    "default_cache_root",
+    "encode_labels",
+    "get_encoder",
+    "init_labels",
+    "is_bundled",
+    "load_labels",
+    "name_key",
+    "packaged_model_path",
+    "parse_labels",
+    "remove_action",
+    "resolve_model",
+    "write_atomic",
 ]
+
+
+def __getattr__(name: str) -> object:
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+
+    return getattr(import_module(f"{__name__}.{_WHERE[name]}"), name)

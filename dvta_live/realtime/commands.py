@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -14,22 +13,15 @@ from dvta_live.console import console, err_console
 from dvta_live.errors import UserError
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from rich.console import Console
+
     from dvta_live.labels.watcher import LabelsState
+    from dvta_live.realtime.live import FrameResult, Prediction, Stats
 
 model_app = typer.Typer(help="Recogniser models: a folder with a backbone and a DVTA head.",
                         no_args_is_help=True)
-
-
-def bundled_demo_source() -> Path:
-    """The demo input shipped in the package (a skeleton replay), used when --source is not given."""
-    from importlib.resources import files
-
-    folder = Path(str(files("dvta_live").joinpath("assets", "demo")))
-    found = sorted(folder.glob("*.dvta.safetensors")) if folder.is_dir() else []
-    if not found:
-        raise UserError("no --source given and this installation has no bundled demo input", folder,
-                        "pass --source 0 (webcam), a video file, or a skeleton file")
-    return found[0]
 
 
 INTERRUPTED = "stopped by the user (Ctrl-C)"
@@ -130,14 +122,12 @@ def run_command(
 
       dvta run -s clip.mp4 --save annotated.mp4 --model models/my-model
     """
-    from rich.console import Console
-
-    from dvta_live.export.runtime import open_runtime
+    import dvta_live
     from dvta_live.labels.bundled import bundled_labels_path
-    from dvta_live.labels.watcher import LabelsWatcher
-    from dvta_live.realtime.display import JsonlWriter, LiveView, VideoSaver, Window, print_summary
-    from dvta_live.realtime.live import FrameResult, LiveConfig, Prediction, Stats, recognize
-    from dvta_live.realtime.sources import LoopedSource, check_source, open_source
+    from dvta_live.realtime.display import Window
+    from dvta_live.realtime.inputs import bundled_demo_source, open_input
+    from dvta_live.realtime.live import LiveConfig
+    from dvta_live.realtime.sources import check_source
     from dvta_live.recognizer import default_model
 
     _check_options(window=window, stride=stride, threshold=threshold, smoothing=smoothing, loop=loop)
@@ -145,90 +135,105 @@ def run_command(
                         top_k=top, min_span_s=min(1.0, window))
     viewer = Window() if show else None  # refuse --show before any heavy loading
     spec = source if source is not None else str(bundled_demo_source())
-    kind = check_source(spec)  # a missing file or a still image: said before the model loads
+    check_source(spec)  # a missing file or a still image: said before the model loads
     labels_path = labels if labels is not None else bundled_labels_path()
     model_path = default_model(model)
     _check_run_outputs(jsonl, save, [_source_file(spec), labels_path, *_model_files(model_path)])
     # with --jsonl - stdout carries the events only: the view and the summary go to stderr
     out_console = err_console if jsonl is not None and str(jsonl) == "-" else console
     with err_console.status("loading the model and the labels"):
-        rt = open_runtime(model_path, runtime, threads=threads)
-        watcher = LabelsWatcher(labels_path, expected_dim=rt.info.text_dim,
-                                expected_model=rt.info.text_model or None, check_classes=rt.check_classes)
-    # MediaPipe, LiteRT and FFmpeg log ~100 lines to fd 2 on a video run: keep them off the terminal
-    logs = contextlib.ExitStack()
-    if kind != "skeleton":
-        from dvta_live.realtime.quiet import native_logs_filtered
+        recognizer = dvta_live.load(model_path, labels_path, runtime, threads=threads)
+    with open_input(spec, realtime=realtime, mirrored=mirrored, loop=loop, pose_model=pose_model,
+                    people=people) as live_input:
+        info = live_input.source.info
+        err_console.print(f"[bold]{escape(info.name)}[/]: {info.kind}, {info.fps:.1f} fps"
+                          f"{', mirrored' if live_input.source.mirrored else ''}; runtime "
+                          f"{escape(recognizer.describe())}; {escape(recognizer.labels_status)}")
+        outputs = _RunOutputs(out_console, quiet, recognizer, labels_path, jsonl, save, viewer,
+                              info.name, info.fps)
+        stats = outputs.consume(recognizer.recognize(live_input, config=config, stats=outputs.stats,
+                                                     stop=outputs.stop))
+    if stats.end_reason == INTERRUPTED:
+        raise typer.Exit(130)  # the shell's code for Ctrl-C, after the summary
 
-        logs.enter_context(native_logs_filtered())
-    try:
-        if loop == 1:
-            src = open_source(spec, realtime, mirrored=mirrored)
-        else:
-            src = LoopedSource(lambda: open_source(spec, realtime, mirrored=mirrored),
-                               None if loop == 0 else loop)
-        pose = None
-        if src.info.kind != "skeleton":
-            from dvta_live.realtime.pose import PoseEstimator
 
-            pose = PoseEstimator(pose_model, mirrored=src.mirrored, num_people=people)
-        err_console.print(f"[bold]{escape(src.info.name)}[/]: {src.info.kind}, {src.info.fps:.1f} fps"
-                          f"{', mirrored' if src.mirrored else ''}; runtime {escape(rt.describe())}; "
-                          f"{escape(watcher.status)}")
-        writer = JsonlWriter(jsonl) if jsonl is not None else None
-        saver = VideoSaver(save, src.info.fps) if save is not None else None
-        stats, predictions = Stats(), []
-        labels_seen = (watcher.state.generation, watcher.state.error)  # the start record covers these
-        stop = threading.Event()
+class _RunOutputs:
+    """Where ``dvta run`` sends the events: the live view, JSON lines, the saved video, the window, and
+    the summary at the end (``quiet``: the summary only)."""
+
+    def __init__(self, console: Console, quiet: bool, recognizer: Any, labels_path: Path, jsonl: Path | None,
+                 save: Path | None, viewer: Any, source_name: str, fps: float) -> None:
+        from rich.console import Console
+
+        from dvta_live.realtime.display import JsonlWriter, LiveView, VideoSaver
+        from dvta_live.realtime.live import Stats
+
+        self.console = console
+        self.recognizer, self.viewer, self.source_name = recognizer, viewer, source_name
+        self.stats, self.stop, self.predictions = Stats(), threading.Event(), []
+        self.writer = JsonlWriter(jsonl) if jsonl is not None else None
+        self.saver = VideoSaver(save, fps) if save is not None else None
+        watcher = recognizer.watcher
+        self.labels_seen = (watcher.state.generation, watcher.state.error)  # the start record covers these
+        self.view = LiveView(Console(quiet=True) if quiet else console, source_name, recognizer.describe(), self.stats,
+                             lambda: watcher.status)
+        if self.writer:
+            self.writer.write({"event": "start", "source": source_name, "runtime": recognizer.describe(),
+                               "model": str(recognizer.info.path), "labels": str(labels_path)})
+
+    def consume(self, events: Iterator[Any]) -> Stats:
+        from dvta_live.realtime.live import Prediction
+
         last: Prediction | None = None
-        view = LiveView(out_console if not quiet else Console(quiet=True), src.info.name, rt.describe(), stats,
-                        lambda: watcher.status)
-        if writer:
-            writer.write({"event": "start", "source": src.info.name, "runtime": rt.describe(),
-                          "model": str(rt.info.path), "labels": str(labels_path)})
         try:
-            with view, src:
-                for event in recognize(src, rt, watcher, config, pose=pose, stats=stats, stop=stop):
+            with self.view:
+                for event in events:
                     if isinstance(event, Prediction):
                         last = event
-                        predictions.append(event)
-                        view.prediction(event)
-                        if writer:
-                            labels_state = watcher.state
-                            if (labels_state.generation, labels_state.error) != labels_seen:
-                                labels_seen = (labels_state.generation, labels_state.error)
-                                writer.write(_labels_event(labels_state))
-                            writer.write({"event": "prediction", **event.to_dict()})
-                        continue
-                    assert isinstance(event, FrameResult)
-                    view.frame(event)
-                    if saver or viewer:
-                        from dvta_live.realtime.display import draw_overlay
-
-                        image = draw_overlay(event.frame.image, event, last)
-                        if saver:
-                            saver.write(image)
-                        if viewer and not viewer.show(image):
-                            stop.set()
+                        self._prediction(event)
+                    else:
+                        self._frame(event, last)
         except KeyboardInterrupt:
-            stop.set()
-            stats.end_reason = INTERRUPTED
+            self.stop.set()
+            self.stats.end_reason = INTERRUPTED
         finally:
-            if pose is not None:
-                pose.close()
-            if saver:
-                saver.close()
-            if viewer:
-                viewer.close()
-            if writer:
-                writer.write({"event": "end", "frames": stats.frames_processed, "dropped": stats.dropped_frames,
-                              "windows": stats.windows_scored, "reason": stats.end_reason})
-                writer.close()
-        print_summary(out_console, stats, predictions, src.info.name, rt.describe())
-        if stats.end_reason == INTERRUPTED:
-            raise typer.Exit(130)  # the shell's code for Ctrl-C, after the summary
-    finally:
-        logs.close()
+            self._close()
+        from dvta_live.realtime.display import print_summary
+
+        print_summary(self.console, self.stats, self.predictions, self.source_name, self.recognizer.describe())
+        return self.stats
+
+    def _prediction(self, event: Prediction) -> None:
+        self.predictions.append(event)
+        self.view.prediction(event)
+        if self.writer:
+            state = self.recognizer.watcher.state
+            if (state.generation, state.error) != self.labels_seen:
+                self.labels_seen = (state.generation, state.error)
+                self.writer.write(_labels_event(state))
+            self.writer.write({"event": "prediction", **event.to_dict()})
+
+    def _frame(self, event: FrameResult, last: Prediction | None) -> None:
+        self.view.frame(event)
+        if self.saver or self.viewer:
+            from dvta_live.realtime.display import draw_overlay
+
+            image = draw_overlay(event.frame.image, event, last)
+            if self.saver:
+                self.saver.write(image)
+            if self.viewer and not self.viewer.show(image):
+                self.stop.set()
+
+    def _close(self) -> None:
+        if self.saver:
+            self.saver.close()
+        if self.viewer:
+            self.viewer.close()
+        if self.writer:
+            s = self.stats
+            self.writer.write({"event": "end", "frames": s.frames_processed, "dropped": s.dropped_frames,
+                               "windows": s.windows_scored, "reason": s.end_reason})
+            self.writer.close()
 
 
 @model_app.command("pack")

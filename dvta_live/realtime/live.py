@@ -32,11 +32,11 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from dvta_live.export.runtime import PreparedText, Runtime
 from dvta_live.labels.watcher import LabelsWatcher
 from dvta_live.realtime.buffer import TimeWindow
 from dvta_live.realtime.pose import PoseEstimator, PoseResult
 from dvta_live.realtime.sources import Frame, Source
+from dvta_live.runtimes import PreparedText, Runtime
 
 IDLE = "idle"  # nobody (or too short a track) in the window: nothing is scored
 UNKNOWN = "unknown"  # scored, but no action is confident enough

@@ -7,8 +7,9 @@ Specs (checked in this order):
 - ``*.bag`` / ``*.db3``: a RealSense recording (ROS1 bag; ROS2 .db3 with librealsense >= 2.57).
 - a camera index (``0``) or a V4L2 device (``/dev/video0``): a webcam.
 - a URL (``rtsp://``, ``http(s)://``, ...): a network stream or remote file, through OpenCV's FFmpeg.
-- a skeleton file or folder ``readers.read_path`` supports (NTU ``.skeleton``, UTD-MHAD ``.mat``,
-  NW-UCLA ``.json``, ``.npy``/``.npz`` arrays, the ``.dvta.safetensors`` store); ``PATH#N`` or
+- a skeleton file or folder ``readers.read_path`` supports (named by ``readers.file_format``: NTU
+  ``.skeleton``, UTD-MHAD ``.mat``, NW-UCLA ``.json``, ``.npy``/``.npz`` arrays, the ``.dvta.safetensors``
+  store, BVH and CMU ``.amc`` motion capture); ``PATH#N`` or
   ``PATH#NAME`` picks one sequence of a multi-sequence file. Replays skeletons at the dataset's fps and
   bypasses pose estimation (``Frame.skeleton`` is set, ``Frame.image`` is None).
 - any other existing file: a video file, through OpenCV.
@@ -44,6 +45,7 @@ import numpy as np
 
 from dvta_live.errors import UserError
 from dvta_live.realtime.depth import Intrinsics
+from dvta_live.skeleton.readers import file_format
 
 REALSENSE_INSTALL = "pip install 'dvta-live[realsense]'"
 DEFAULT_FPS = 30.0
@@ -52,11 +54,11 @@ _URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
 _LIVE_SCHEMES = ("rtsp", "rtsps", "rtmp", "rtmps", "udp", "tcp", "srt", "rtp")
 _NTU_RGB_NAME = re.compile(r"S\d{3}C\d{3}P\d{3}R\d{3}A\d{3}_rgb\.avi$", re.IGNORECASE)
 _IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif")
-_SKELETON_SUFFIXES = (".skeleton", ".mat", ".json", ".npy", ".npz", ".safetensors")
 _REALSENSE_SUFFIXES = (".bag", ".db3")
 _VIDEO_SUFFIXES = (".mp4", ".avi", ".mkv", ".mov", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv", ".ts")
 _SPECS_HELP = ("give a camera index (0), a video file, an rtsp:// or http:// URL, 'realsense', a RealSense "
-               ".bag/.db3 recording, or a skeleton file (.skeleton, .mat, .json, .npy, .npz, .dvta.safetensors)")
+               ".bag/.db3 recording, or a skeleton file (.skeleton, .mat, .json, .npy, .npz, .dvta.safetensors, "
+               ".bvh, .amc)")
 
 
 def _readonly(a: np.ndarray | None) -> np.ndarray | None:
@@ -702,8 +704,7 @@ def _classify(spec: str) -> _Spec:
     if path.is_dir() and not any(path.glob("*.skeleton")) and any(
             p.suffix.lower() in _VIDEO_SUFFIXES for p in path.iterdir()):
         raise UserError("a folder of videos", s, "pass one video file")
-    if path.is_dir() or path.name.lower().endswith(_SKELETON_SUFFIXES) or (
-            path.name.lower().endswith(".txt") and "skeleton3d" in path.name.lower()):
+    if path.is_dir() or file_format(path) is not None:  # the readers' own table: one list of formats
         return _Spec("skeleton", str(path), selector)
     if selector is not None:
         raise UserError("'#' picks a sequence of a skeleton file; this is not one", s, _SPECS_HELP)

@@ -75,6 +75,7 @@ from dvta_live.skeleton.convert import (
     KINECT_V1_TIP_RATIO,
     SPINE_MID_ALONG_BASE_TO_SHOULDER,
 )
+from dvta_live.skeleton.fileio import find_files, read_bytes, read_folder
 from dvta_live.skeleton.layouts import NTU25
 from dvta_live.skeleton.sequence import SkeletonDataset, SkeletonSequence, frames_to_sequence_array
 
@@ -759,9 +760,7 @@ _CMU_TAKE = re.compile(r"^(\d+)_(\d+)$")
 
 
 def _read_text(path: Path) -> str:
-    from dvta_live.skeleton.readers import _read_bytes  # the readers import this module lazily: no cycle
-
-    return _read_bytes(path).decode("latin-1")
+    return read_bytes(path).decode("latin-1")
 
 
 def class_name(code: str) -> str:
@@ -827,19 +826,14 @@ def read_bvh_file(path: str | Path) -> SkeletonDataset:
 
 def bvh_files(folder: Path) -> list[Path]:
     """BVH files in the folder, else in its direct subfolders (Bandai Namco's dataset-1, dataset-2)."""
-    files = sorted(folder.glob("*.bvh"))
-    if not files:
-        files = sorted(p for sub in sorted(folder.iterdir()) if sub.is_dir() for p in sub.glob("*.bvh"))
-    return files
+    return find_files(folder, "*.bvh")
 
 
 def read_bvh_folder(folder: str | Path) -> SkeletonDataset:
     """A folder of BVH clips (e.g. Bandai Namco dataset-1 / dataset-2, or their parent folder)."""
-    from dvta_live.skeleton.readers import _read_folder
-
     folder = Path(folder)
     notes: list[str] = []
-    sequences = _read_folder(bvh_files(folder), read_bvh, folder, notes)
+    sequences = read_folder(bvh_files(folder), read_bvh, folder, notes)
     classes, sequences = _labelled(sequences)
     unlabelled = [s.name for s in sequences if s.label < 0]
     if unlabelled:
@@ -955,12 +949,10 @@ def read_cmu_folder(folder: str | Path, segments_file: str = "mocap_segments.txt
     segments file does not list are kept whole and unlabelled. Without the segments file, whole takes."""
     from dataclasses import replace
 
-    from dvta_live.skeleton.readers import _read_folder
-
     folder = Path(folder)
     notes: list[str] = []
     files = sorted(folder.glob("*.amc")) + sorted(folder.glob("*.AMC"))
-    takes = _read_folder(files, read_amc, folder, notes)
+    takes = read_folder(files, read_amc, folder, notes)
     seg_path = folder / segments_file
     segments = parse_segments(seg_path) if seg_path.is_file() else {}
     if not segments:

@@ -37,7 +37,16 @@ import numpy as np
 
 from dvta_live.errors import DataError
 from dvta_live.skeleton import classnames as cn
+from dvta_live.skeleton import mocap
 from dvta_live.skeleton.convert import to_ntu25
+from dvta_live.skeleton.fileio import (
+    SUPPORTED_FORMATS,
+    SUPPORTED_TEXT,
+    find_files,
+    is_empty,
+    read_bytes,
+    read_folder,
+)
 from dvta_live.skeleton.layouts import KINECT_V1, MSR_ACTION3D, UTD_MHAD, Layout
 from dvta_live.skeleton.sequence import (
     MAX_BODIES,
@@ -46,19 +55,6 @@ from dvta_live.skeleton.sequence import (
     SkeletonSequence,
     frames_to_sequence_array,
 )
-
-SUPPORTED_FORMATS: tuple[str, ...] = (
-    "NTU RGB+D .skeleton file, or a folder of them",
-    "UTD-MHAD a*_s*_t*_skeleton.mat, its Skeleton/ folder or the dataset root",
-    "NW-UCLA a*_s*_e*_v*.json, its all_sqe/ folder or the dataset root",
-    "MSR Action3D a*_s*_e*_skeleton3D.txt, its skeleton3D/ folder or the dataset root",
-    "AimCLR/SMIE/CrosSCLR *_position.npy or 2s-AGCN *_data_joint.npy (N,3,T,25,2) with *_label.pkl/.npy",
-    "CTR-GCN .npz (x_train, y_train, x_test, y_test)",
-    "this project's .dvta.safetensors store",
-    "BVH motion capture .bvh (Bandai Namco naming gives the class), or a folder of them",
-    "CMU mocap <subject>_<take>.amc (its .asf beside it), or the folder (mocap_segments.txt labels segments)",
-)
-_SUPPORTED_TEXT = "supported: " + "; ".join(SUPPORTED_FORMATS)
 
 NTU_FPS = 30.0
 UTD_MHAD_FPS = 30.0
@@ -79,26 +75,11 @@ def _kinect_v1_sequence(joints: np.ndarray, layout: Layout) -> np.ndarray:
     return frames_to_sequence_array(ntu[:, None])
 
 
-def _read_bytes(path: Path) -> bytes:
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise DataError(f"cannot read the file: {exc.strerror or exc}", path,
-                        "check the path and its permissions") from None
-    if not raw.strip():
-        raise DataError("the file is empty", path, "re-download or re-extract it")
-    return raw
-
-
 def _finite(joints: np.ndarray, path: Path) -> np.ndarray:
     if not np.isfinite(joints).all():
         raise DataError("the file holds NaN or infinite joint coordinates", path,
                         "re-download it, or leave it out")
     return joints
-
-
-def _is_empty(seq: SkeletonSequence) -> bool:
-    return not np.any(seq.data)
 
 
 def _ntu_classes(max_label: int) -> tuple[str, tuple[str, ...]]:
@@ -117,32 +98,6 @@ def _classes_from_txt(candidates: Sequence[Path], codes: Sequence[int], bundled:
         notes.append(f"{txt} does not list the {len(codes)} expected classes; used the bundled names")
         break
     return bundled
-
-
-def _read_folder(files: Sequence[Path], read_one: Callable[[Path], SkeletonSequence], folder: Path,
-                 notes: list[str]) -> list[SkeletonSequence]:
-    """Read every file; one broken file becomes a note (the rest of a dataset stays usable)."""
-    sequences: list[SkeletonSequence] = []
-    first_error: DataError | None = None
-    for f in files:
-        try:
-            sequences.append(read_one(f))
-        except DataError as exc:
-            first_error = first_error or exc
-            notes.append(f"skipped {f.name}: {exc}")
-    if not sequences:
-        if first_error is not None:
-            raise first_error
-        raise DataError("no skeleton files found", folder, _SUPPORTED_TEXT)
-    empty = [s.name for s in sequences if _is_empty(s)]
-    if empty:
-        shown = ", ".join(empty[:10]) + (f" and {len(empty) - 10} more" if len(empty) > 10 else "")
-        notes.append(f"{len(empty)} sequence(s) are all zeros upstream (no skeleton tracked): {shown}; "
-                     "kept as empty sequences, leave them out of training")
-    gaps = sum(1 for s in sequences if not _is_empty(s) and not np.any(s.data, axis=(0, 2, 3)).all())
-    if gaps:
-        notes.append(f"{gaps} sequence(s) have frames without any skeleton (all-zero frames, kept as zeros)")
-    return sequences
 
 
 # --- NTU RGB+D .skeleton -------------------------------------------------------------------------------
@@ -164,7 +119,7 @@ def read_ntu_skeleton(path: str | Path) -> SkeletonSequence:
     frame is zeros there. ``meta["tracking_state"]``: int8 [T, 25, 2] (0 not tracked, 1 inferred, 2 tracked).
     """
     path = Path(path)
-    text = _read_bytes(path).decode("ascii", errors="replace")
+    text = read_bytes(path).decode("ascii", errors="replace")
     lines = text.splitlines()
     fix = "the file looks truncated or is not an NTU RGB+D .skeleton file; re-download or re-extract it"
 
@@ -248,9 +203,9 @@ def read_ntu_skeleton(path: str | Path) -> SkeletonSequence:
 def read_ntu_folder(folder: str | Path) -> SkeletonDataset:
     """A folder of NTU ``.skeleton`` files (or a folder of such folders, e.g. the two NTU-120 parts)."""
     folder = Path(folder)
-    files = _find_files(folder, "*.skeleton")
+    files = find_files(folder, "*.skeleton")
     notes: list[str] = []
-    sequences = _read_folder(files, read_ntu_skeleton, folder, notes)
+    sequences = read_folder(files, read_ntu_skeleton, folder, notes)
     unlabelled = [s.name for s in sequences if s.label < 0]
     if unlabelled:
         raise DataError(f"{len(unlabelled)} file name(s) lack the A### action code, e.g. {unlabelled[0]}",
@@ -266,7 +221,7 @@ def read_utd_mhad_mat(path: str | Path) -> SkeletonSequence:
     import scipy.io
 
     path = Path(path)
-    _read_bytes(path)
+    read_bytes(path)
     try:
         mat = scipy.io.loadmat(str(path), variable_names=["d_skel", "d_depth"])
     except Exception as exc:  # noqa: BLE001 - scipy raises many types for a damaged file
@@ -298,7 +253,7 @@ def read_utd_mhad(folder: str | Path) -> SkeletonDataset:
     skeleton_dir = folder / "Skeleton" if (folder / "Skeleton").is_dir() else folder
     files = sorted(skeleton_dir.glob("*_skeleton.mat"), key=_natural_key)
     notes: list[str] = []
-    sequences = _read_folder(files, read_utd_mhad_mat, skeleton_dir, notes)
+    sequences = read_folder(files, read_utd_mhad_mat, skeleton_dir, notes)
     classes = _classes_from_txt([skeleton_dir / "classes.txt", skeleton_dir.parent / "classes.txt"],
                                 range(1, len(cn.UTD_MHAD_CLASSES) + 1), cn.UTD_MHAD_CLASSES, notes)
     _check_labels(sequences, len(classes), skeleton_dir)
@@ -310,7 +265,7 @@ def read_utd_mhad(folder: str | Path) -> SkeletonDataset:
 def read_nw_ucla_json(path: str | Path) -> SkeletonSequence:
     """One NW-UCLA ``a##_s##_e##_v##.json`` ({file_name, skeletons [T, 20, 3], label 1..10})."""
     path = Path(path)
-    raw = _read_bytes(path)
+    raw = read_bytes(path)
     try:
         record = json.loads(raw)
         joints = np.asarray(record["skeletons"], dtype=np.float32)
@@ -349,7 +304,7 @@ def read_nw_ucla(folder: str | Path) -> SkeletonDataset:
     json_dir = folder / "all_sqe" if (folder / "all_sqe").is_dir() else folder
     files = sorted(p for p in json_dir.glob("*.json") if _NW_UCLA_NAME.match(p.name))
     notes: list[str] = []
-    sequences = _read_folder(files, read_nw_ucla_json, json_dir, notes)
+    sequences = read_folder(files, read_nw_ucla_json, json_dir, notes)
     classes = _classes_from_txt([json_dir / "classes.txt", json_dir.parent / "classes.txt"],
                                 cn.NW_UCLA_ACTION_CODES, cn.NW_UCLA_CLASSES, notes)
     _check_labels(sequences, len(classes), json_dir)
@@ -361,7 +316,7 @@ def read_nw_ucla(folder: str | Path) -> SkeletonDataset:
 def read_msr_action3d_txt(path: str | Path) -> SkeletonSequence:
     """One MSR Action3D ``a##_s##_e##_skeleton3D.txt`` (20 rows of ``x y z confidence`` per frame)."""
     path = Path(path)
-    text = _read_bytes(path).decode("ascii", errors="replace")
+    text = read_bytes(path).decode("ascii", errors="replace")
     try:
         values = np.array(text.split(), dtype=np.float32)
     except ValueError:
@@ -392,7 +347,7 @@ def read_msr_action3d(folder: str | Path) -> SkeletonDataset:
     if len(all_files) > len(files):
         notes.append(f"left out {len(all_files) - len(files)} *_seg.txt files: they are segments of "
                      "sequences already read, not separate sequences")
-    sequences = _read_folder(files, read_msr_action3d_txt, txt_dir, notes)
+    sequences = read_folder(files, read_msr_action3d_txt, txt_dir, notes)
     classes = _classes_from_txt([txt_dir / "classes.txt", txt_dir.parent / "classes.txt"],
                                 range(1, len(cn.MSR_ACTION3D_CLASSES) + 1), cn.MSR_ACTION3D_CLASSES, notes)
     _check_labels(sequences, len(classes), txt_dir)
@@ -622,14 +577,6 @@ def _natural_key(p: Path) -> list:
     return [int(s) if s.isdigit() else s for s in re.split(r"(\d+)", p.name)]
 
 
-def _find_files(folder: Path, pattern: str) -> list[Path]:
-    """Matches in the folder, else in its direct subfolders (datasets shipped as several parts)."""
-    files = sorted(folder.glob(pattern))
-    if not files:
-        files = sorted(p for sub in sorted(folder.iterdir()) if sub.is_dir() for p in sub.glob(pattern))
-    return files
-
-
 def _check_labels(sequences: Sequence[SkeletonSequence], num_classes: int, folder: Path) -> None:
     bad = [s.name for s in sequences if not 0 <= s.label < num_classes]
     if bad:
@@ -638,7 +585,7 @@ def _check_labels(sequences: Sequence[SkeletonSequence], num_classes: int, folde
 
 
 def _single(seq: SkeletonSequence, dataset: str, classes: tuple[str, ...]) -> SkeletonDataset:
-    notes = ("all joints are zero in this file",) if _is_empty(seq) else ()
+    notes = ("all joints are zero in this file",) if is_empty(seq) else ()
     return SkeletonDataset(dataset, classes, (seq,), notes)
 
 
@@ -656,32 +603,41 @@ def _folder_kind(folder: Path) -> str | None:
     return "bvh-folder" if any(folder.glob("*.bvh")) else None
 
 
+# file suffix -> format; a name that ends in one of these is skeleton data (the live sources ask too)
+FILE_FORMATS: dict[str, str] = {
+    ".skeleton": "ntu-skeleton", ".mat": "utd-mhad-mat", ".json": "nw-ucla-json", ".npy": "position-npy",
+    ".npz": "ctrgcn-npz", ".safetensors": "store", ".bvh": "bvh", ".amc": "cmu-amc",
+}
+
+
+def file_format(path: str | Path) -> str | None:
+    """The format a file's name says it is, or None when the name is no skeleton format's."""
+    name = Path(path).name.lower()
+    if name.endswith(".txt") and "skeleton3d" in name:
+        return "msr-action3d-txt"
+    return next((kind for suffix, kind in FILE_FORMATS.items() if name.endswith(suffix)), None)
+
+
 def detect_format(path: str | Path) -> str:
-    """The reader ``read_path`` would use: ntu-skeleton(-folder), utd-mhad(-mat), nw-ucla(-json),
-    msr-action3d(-txt), position-npy, ctrgcn-npz, store, bvh(-folder), cmu-amc, cmu-mocap. Raises
-    DataError naming the path otherwise."""
+    """The reader ``read_path`` would use (a key of ``READERS``). Raises DataError naming the path
+    otherwise."""
     path = Path(path)
     if not path.exists():
-        raise DataError("no such file or folder", path, _SUPPORTED_TEXT)
+        raise DataError("no such file or folder", path, SUPPORTED_TEXT)
     if path.is_file():
+        kind = file_format(path)
+        if kind:
+            return kind
         name = path.name.lower()
-        by_suffix = {".skeleton": "ntu-skeleton", ".mat": "utd-mhad-mat", ".json": "nw-ucla-json",
-                     ".npy": "position-npy", ".npz": "ctrgcn-npz", ".safetensors": "store",
-                     ".bvh": "bvh", ".amc": "cmu-amc"}
-        if name.endswith(".txt") and "skeleton3d" in name:
-            return "msr-action3d-txt"
-        for suffix, kind in by_suffix.items():
-            if name.endswith(suffix):
-                return kind
         if name.endswith(".asf"):
             raise DataError("an ASF skeleton on its own (no motion)", path,
                             "pass one of the .amc takes beside it, or the folder")
         if name.endswith(".pkl"):
             raise DataError("a label file on its own", path, "pass the *_position.npy / *_data_joint.npy "
                             "array beside it; the labels are found automatically")
-        raise DataError("unknown file type", path, _SUPPORTED_TEXT)
+        raise DataError("unknown file type", path, SUPPORTED_TEXT)
     if not path.is_dir():
-        raise DataError("neither a file nor a folder", path, _SUPPORTED_TEXT)
+        raise DataError("neither a file nor a folder", path, SUPPORTED_TEXT)
     kind = _folder_kind(path)
     if kind:
         return kind
@@ -695,44 +651,45 @@ def detect_format(path: str | Path) -> str:
         raise DataError(f"this folder holds several datasets ({listing})", path, "pass one of them")
     arrays = sorted(p.name for p in path.iterdir() if p.suffix in (".npy", ".npz", ".safetensors"))
     hint = f"this folder holds {', '.join(arrays[:6])}: pass one of those files. " if arrays else ""
-    raise DataError("no supported skeleton data in this folder", path, hint + _SUPPORTED_TEXT)
+    raise DataError("no supported skeleton data in this folder", path, hint + SUPPORTED_TEXT)
+
+
+def _read_ntu_file(path: Path) -> SkeletonDataset:
+    seq = read_ntu_skeleton(path)
+    name, classes = _ntu_classes(max(seq.label, 0))
+    return _single(seq, name, classes)
+
+
+def _store(path: Path) -> SkeletonDataset:
+    from dvta_live.skeleton.store import load_dataset
+
+    return load_dataset(path)
+
+
+# format (``detect_format``) -> the function that reads it as NTU-25 sequences
+READERS: dict[str, Callable[[Path], SkeletonDataset]] = {
+    "ntu-skeleton": _read_ntu_file,
+    "ntu-skeleton-folder": read_ntu_folder,
+    "utd-mhad-mat": lambda p: _single(read_utd_mhad_mat(p), "utd-mhad", cn.UTD_MHAD_CLASSES),
+    "utd-mhad": read_utd_mhad,
+    "nw-ucla-json": lambda p: _single(read_nw_ucla_json(p), "nw-ucla", cn.NW_UCLA_CLASSES),
+    "nw-ucla": read_nw_ucla,
+    "msr-action3d-txt": lambda p: _single(read_msr_action3d_txt(p), "msr-action3d", cn.MSR_ACTION3D_CLASSES),
+    "msr-action3d": read_msr_action3d,
+    "position-npy": read_position_npy,
+    "ctrgcn-npz": read_ctrgcn_npz,
+    "store": _store,
+    "bvh": mocap.read_bvh_file,
+    "bvh-folder": mocap.read_bvh_folder,
+    "cmu-amc": mocap.read_amc_file,
+    "cmu-mocap": mocap.read_cmu_folder,
+}
 
 
 def read_path(path: str | Path) -> SkeletonDataset:
     """Read any supported skeleton file or dataset folder (see SUPPORTED_FORMATS) as NTU-25 sequences."""
     path = Path(path)
-    kind = detect_format(path)
-    if kind == "ntu-skeleton":
-        seq = read_ntu_skeleton(path)
-        name, classes = _ntu_classes(max(seq.label, 0))
-        return _single(seq, name, classes)
-    if kind == "ntu-skeleton-folder":
-        return read_ntu_folder(path)
-    if kind == "utd-mhad-mat":
-        return _single(read_utd_mhad_mat(path), "utd-mhad", cn.UTD_MHAD_CLASSES)
-    if kind == "utd-mhad":
-        return read_utd_mhad(path)
-    if kind == "nw-ucla-json":
-        return _single(read_nw_ucla_json(path), "nw-ucla", cn.NW_UCLA_CLASSES)
-    if kind == "nw-ucla":
-        return read_nw_ucla(path)
-    if kind == "msr-action3d-txt":
-        return _single(read_msr_action3d_txt(path), "msr-action3d", cn.MSR_ACTION3D_CLASSES)
-    if kind == "msr-action3d":
-        return read_msr_action3d(path)
-    if kind == "position-npy":
-        return read_position_npy(path)
-    if kind == "ctrgcn-npz":
-        return read_ctrgcn_npz(path)
-    if kind in ("bvh", "bvh-folder", "cmu-amc", "cmu-mocap"):
-        from dvta_live.skeleton import mocap
-
-        readers = {"bvh": mocap.read_bvh_file, "bvh-folder": mocap.read_bvh_folder,
-                   "cmu-amc": mocap.read_amc_file, "cmu-mocap": mocap.read_cmu_folder}
-        return readers[kind](path)
-    from dvta_live.skeleton.store import load_dataset
-
-    return load_dataset(path)
+    return READERS[detect_format(path)](path)
 
 
 def merge_datasets(datasets: Sequence[SkeletonDataset], name: str | None = None) -> SkeletonDataset:
@@ -762,7 +719,7 @@ def read_paths(paths: Sequence[str | Path]) -> SkeletonDataset:
 
 
 __all__ = [
-    "SUPPORTED_FORMATS", "detect_format", "merge_datasets", "read_ctrgcn_npz",
+    "FILE_FORMATS", "READERS", "SUPPORTED_FORMATS", "detect_format", "file_format", "merge_datasets", "read_ctrgcn_npz",
     "read_msr_action3d", "read_msr_action3d_txt", "read_ntu_folder", "read_ntu_skeleton", "read_nw_ucla",
     "read_nw_ucla_json", "read_path", "read_paths", "read_position_npy", "read_utd_mhad",
     "read_utd_mhad_mat",
