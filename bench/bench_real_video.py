@@ -190,7 +190,7 @@ def _top5(logits: np.ndarray, names: list[str]) -> list[dict[str, Any]]:
 
 def paired_report(poses: list[Any], shared: Path, model_info: Any = None) -> dict[str, Any]:
     from dvta_live.backbone.checkpoint import load_backbone, load_torch_checkpoint
-    from dvta_live.backbone.commands import run_backbone
+    from dvta_live.backbone.extract import run_backbone
     from dvta_live.recognizer import BACKBONE_FILE, bundled_model_path
     from dvta_live.skeleton.layouts import NTU25_JOINTS
     from dvta_live.skeleton.readers import read_ntu_skeleton
@@ -380,7 +380,7 @@ def main() -> None:
                     "pose timings are then not measured")
     args = ap.parse_args()
 
-    from dvta_live.export.runtime import open_runtime
+    from dvta_live.runtimes import open_runtime
     from dvta_live.labels.watcher import LabelsWatcher
     from dvta_live.outputs import JSONL_SUFFIXES, check_output, write_text_atomic
     from dvta_live.realtime.live import LiveConfig

@@ -122,7 +122,11 @@ def test_training_learns_seen_classes_and_transfers_to_unseen(tmp_path: Path) ->
     gz = meta["metrics"]["gzsl"]
     assert gz["harmonic"] == pytest.approx(harmonic_mean(gz["seen"], gz["unseen"]), abs=1e-3)
     assert gz["calibration"] == sel["calibration"]
-    assert meta["recipe"]["lr"] == 1e-3 and meta["recipe"]["lr_source"] == "given"
+    assert meta["training"]["lr"] == 1e-3 and meta["training"]["lr_source"] == "given"
+    assert "recipe" not in meta  # a recipe is the skeleton preprocessing; these are training settings
+    from dvta_live.dvta.train import training_settings
+    old = {k if k != "training" else "recipe": v for k, v in meta.items()}  # a head written before the rename
+    assert training_settings(old) == training_settings(meta) == meta["training"]
 
 
 # ------------------------------------------------------------------------------------- exact metrics
@@ -304,7 +308,7 @@ def test_cli_train_head_then_evaluate_round_trip(tmp_path: Path) -> None:
     trained = json.loads(result.stdout)
     assert trained["head"] == str(head) and head.is_file() and head.with_suffix(".json").is_file()
     assert trained["classes"]["seen"] == [0, 1, 2, 3] and trained["classes"]["unseen"] == [4, 5]
-    assert trained["recipe"]["epochs"] == 3 and trained["recipe"]["lr_source"] == "given"
+    assert trained["training"]["epochs"] == 3 and trained["training"]["lr_source"] == "given"
 
     # the head file carries everything: weights (plain state dict), text, recipe, features metadata
     model, meta = load_head(head)
@@ -377,7 +381,7 @@ def test_no_retrain_keeps_the_validation_run_head(tmp_path: Path) -> None:
     meta = result.metadata
     assert meta["classes"]["validation_unseen"] == [1] and meta["classes"]["validation_source"] == "given"
     assert meta["selection"]["protocol"].endswith("head from the validation run")
-    assert meta["recipe"]["lr_source"] == "given" and meta["classes"]["dataset"] == "toy"
+    assert meta["training"]["lr_source"] == "given" and meta["classes"]["dataset"] == "toy"
 
 
 def test_save_load_keeps_scores(tmp_path: Path) -> None:

@@ -161,7 +161,7 @@ def train_head_command(
     meta = result.metadata
     if as_json:
         console.print_json(json.dumps({"head": str(head_path), "metadata": str(side),
-                                       "classes": meta["classes"], "recipe": meta["recipe"],
+                                       "classes": meta["classes"], "training": meta["training"],
                                        "selection": meta["selection"], "metrics": meta["metrics"]}))
         return
     _print_training(meta, head_path, side)
@@ -209,8 +209,9 @@ def _print_training(meta: dict[str, Any], head_path: Path, side: Path) -> None:
     table.add_column("value")
     table.add_row("classes", f"{len(cls['seen'])} seen, {len(cls['unseen'])} unseen"
                   + (f" (split {escape(cls['split'])})" if cls["split"] else ""))
-    table.add_row("recipe", f"lr {meta['recipe']['lr']:g} ({escape(meta['recipe']['lr_source'])}), "
-                  f"{meta['recipe']['epochs']} epochs, batch {meta['recipe']['batch_size']}")
+    run = meta["training"]
+    table.add_row("training", f"lr {run['lr']:g} ({escape(run['lr_source'])}), {run['epochs']} epochs, "
+                  f"batch {run['batch_size']}")
     table.add_row("validation", f"{sel['validation_classes']} pseudo-unseen classes "
                   f"({escape(cls['validation_source'])}): best epoch {sel['best_epoch']} of "
                   f"{sel['candidate_epochs'][0]}-{sel['candidate_epochs'][1]}, "

@@ -1,6 +1,6 @@
 """Train a DVTA head on a features folder, choosing the checkpoint on held-out SEEN classes.
 
-The recipe is the released one (jidongkuang/DVTA ``train.py``, ``config.py``, ``utils.py``; SMIE's
+The training schedule is the released one (jidongkuang/DVTA ``train.py``, ``config.py``, ``utils.py``; SMIE's
 ``procedure.py`` is the same loop): Adam (weight decay 0), 100 epochs, batch 128 (shuffled, last batch
 kept), the learning rate set per epoch by a linear warm-up over 15 epochs from 0 then a cosine to 0
 (``adjust_learning_rate``: epoch 0 trains at lr 0), the multi-positive KL loss on the summed DA + AA
@@ -84,7 +84,7 @@ def released_lr(dataset: str | None) -> tuple[float, str]:
 
 @dataclass
 class TrainConfig:
-    """Training recipe; the defaults are the released ones (``lr=None``: by dataset, see ``released_lr``)."""
+    """Head training settings; the defaults are the released ones (``lr=None``: by dataset, see ``released_lr``)."""
 
     epochs: int = 100
     batch_size: int = 128
@@ -413,7 +413,8 @@ def _metadata(head: DVTAHead, texts: ClassTexts, features: FeatureSet, split: Sp
         "classes": {"num_classes": num_classes, "seen": seen, "unseen": unseen,
                     "split": None if split is None else split.name, "dataset": dataset,
                     "validation_unseen": val, "validation_source": val_source},
-        "recipe": {**config.to_dict(), "lr": lr, "lr_source": lr_source, "optimizer": "Adam",
+        # "training", not "recipe": a recipe is the skeleton preprocessing (skeleton/recipe.py)
+        "training": {**config.to_dict(), "lr": lr, "lr_source": lr_source, "optimizer": "Adam",
                    "schedule": "linear warm-up from 0, then cosine to lr_min, set per epoch (released)",
                    "loss": "multi-positive KL on DA + AA logits (released)"},
         "features": {**features.summary(), "metadata": features.metadata},
@@ -496,6 +497,11 @@ def _json_default(obj: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
 
 
+def training_settings(meta: dict[str, Any]) -> dict[str, Any]:
+    """A head's training settings from its metadata (heads written before 0.2 call them "recipe")."""
+    return meta.get("training") or meta.get("recipe") or {}
+
+
 def load_head(path: str | Path, device: str | torch.device = "cpu") -> tuple[DVTAHead, dict[str, Any]]:
     """A head written by ``save_head`` and its metadata."""
     from safetensors import SafetensorError, safe_open
@@ -548,5 +554,5 @@ def load_head(path: str | Path, device: str | torch.device = "cpu") -> tuple[DVT
 __all__ = [
     "FALLBACK_LR", "RELEASED_LR", "EpochLog", "TrainConfig", "TrainResult", "load_head", "lr_at",
     "new_head", "released_lr", "resolve_classes", "save_head", "sidecar_path",
-    "train_head", "train_run",
+    "train_head", "train_run", "training_settings",
 ]
