@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -185,6 +186,20 @@ class _RunOutputs:
         from dvta_live.realtime.live import Prediction
 
         last: Prediction | None = None
+        interrupted = threading.Event()
+
+        def on_ctrl_c(signum: int, frame: Any) -> None:
+            # Ctrl-C asks the pipeline to stop and lets it drain: a KeyboardInterrupt raised at a random
+            # point (inside a queue wait, a thread join, a native call) could leave the process hanging.
+            # A second Ctrl-C stops at once.
+            interrupted.set()
+            self.stop.set()
+            signal.signal(signal.SIGINT, previous)
+
+        previous = signal.getsignal(signal.SIGINT)
+        on_main_thread = threading.current_thread() is threading.main_thread()
+        if on_main_thread:
+            signal.signal(signal.SIGINT, on_ctrl_c)
         try:
             with self.view:
                 for event in events:
@@ -194,9 +209,13 @@ class _RunOutputs:
                     else:
                         self._frame(event, last)
         except KeyboardInterrupt:
+            interrupted.set()
             self.stop.set()
-            self.stats.end_reason = INTERRUPTED
         finally:
+            if on_main_thread:
+                signal.signal(signal.SIGINT, previous)
+            if interrupted.is_set():
+                self.stats.end_reason = INTERRUPTED
             self._close()
         from dvta_live.realtime.display import print_summary
 
