@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import signal
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -142,20 +144,58 @@ def run_command(
     _check_run_outputs(jsonl, save, [_source_file(spec), labels_path, *_model_files(model_path)])
     # with --jsonl - stdout carries the events only: the view and the summary go to stderr
     out_console = err_console if jsonl is not None and str(jsonl) == "-" else console
-    with err_console.status("loading the model and the labels"):
-        recognizer = dvta_live.load(model_path, labels_path, runtime, threads=threads)
-    with open_input(spec, realtime=realtime, mirrored=mirrored, loop=loop, pose_model=pose_model,
-                    people=people) as live_input:
-        info = live_input.source.info
-        err_console.print(f"[bold]{escape(info.name)}[/]: {info.kind}, {info.fps:.1f} fps"
-                          f"{', mirrored' if live_input.source.mirrored else ''}; runtime "
-                          f"{escape(recognizer.describe())}; {escape(recognizer.labels_status)}")
-        outputs = _RunOutputs(out_console, quiet, recognizer, labels_path, jsonl, save, viewer,
-                              info.name, info.fps)
-        stats = outputs.consume(recognizer.recognize(live_input, config=config, stats=outputs.stats,
-                                                     stop=outputs.stop))
+    with _ctrl_c_stops() as ctrl_c:
+        with err_console.status("loading the model and the labels"):
+            recognizer = dvta_live.load(model_path, labels_path, runtime, threads=threads)
+        if ctrl_c.pressed.is_set():  # Ctrl-C while loading: nothing ran, nothing to sum up
+            raise typer.Exit(130)
+        with open_input(spec, realtime=realtime, mirrored=mirrored, loop=loop, pose_model=pose_model,
+                        people=people) as live_input:
+            info = live_input.source.info
+            err_console.print(f"[bold]{escape(info.name)}[/]: {info.kind}, {info.fps:.1f} fps"
+                              f"{', mirrored' if live_input.source.mirrored else ''}; runtime "
+                              f"{escape(recognizer.describe())}; {escape(recognizer.labels_status)}")
+            outputs = _RunOutputs(out_console, quiet, recognizer, labels_path, jsonl, save, viewer,
+                                  info.name, info.fps, ctrl_c)
+            stats = outputs.consume(recognizer.recognize(live_input, config=config, stats=outputs.stats,
+                                                         stop=outputs.stop))
     if stats.end_reason == INTERRUPTED:
         raise typer.Exit(130)  # the shell's code for Ctrl-C, after the summary
+
+
+class _CtrlC:
+    """What Ctrl-C did: ``pressed``, and the stop events it sets (a running pipeline's)."""
+
+    def __init__(self) -> None:
+        self.pressed = threading.Event()
+        self.stops: list[threading.Event] = []
+
+    def press(self) -> None:
+        self.pressed.set()
+        for stop in self.stops:
+            stop.set()
+
+
+@contextmanager
+def _ctrl_c_stops() -> Iterator[_CtrlC]:
+    """Ctrl-C presses the yielded _CtrlC instead of raising KeyboardInterrupt wherever the main thread is
+    (a queue wait, a thread join, a native call, a finaliser that would swallow it): loading stops at its
+    next step, a running pipeline stops and drains. A second Ctrl-C raises at once."""
+    ctrl_c = _CtrlC()
+    if threading.current_thread() is not threading.main_thread():  # signals reach the main thread only
+        yield ctrl_c
+        return
+    previous = signal.getsignal(signal.SIGINT)
+
+    def on_ctrl_c(signum: int, frame: Any) -> None:
+        ctrl_c.press()
+        signal.signal(signal.SIGINT, previous)
+
+    signal.signal(signal.SIGINT, on_ctrl_c)
+    try:
+        yield ctrl_c
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 class _RunOutputs:
@@ -163,7 +203,8 @@ class _RunOutputs:
     the summary at the end (``quiet``: the summary only)."""
 
     def __init__(self, console: Console, quiet: bool, recognizer: Any, labels_path: Path, jsonl: Path | None,
-                 save: Path | None, viewer: Any, source_name: str, fps: float) -> None:
+                 save: Path | None, viewer: Any, source_name: str, fps: float,
+                 ctrl_c: _CtrlC | None = None) -> None:
         from rich.console import Console
 
         from dvta_live.realtime.display import JsonlWriter, LiveView, VideoSaver
@@ -172,6 +213,10 @@ class _RunOutputs:
         self.console = console
         self.recognizer, self.viewer, self.source_name = recognizer, viewer, source_name
         self.stats, self.stop, self.predictions = Stats(), threading.Event(), []
+        self.ctrl_c = ctrl_c or _CtrlC()
+        self.ctrl_c.stops.append(self.stop)
+        if self.ctrl_c.pressed.is_set():
+            self.stop.set()
         self.writer = JsonlWriter(jsonl) if jsonl is not None else None
         self.saver = VideoSaver(save, fps) if save is not None else None
         watcher = recognizer.watcher
@@ -186,35 +231,18 @@ class _RunOutputs:
         from dvta_live.realtime.live import Prediction
 
         last: Prediction | None = None
-        interrupted = threading.Event()
-
-        def on_ctrl_c(signum: int, frame: Any) -> None:
-            # Ctrl-C asks the pipeline to stop and lets it drain: a KeyboardInterrupt raised at a random
-            # point (inside a queue wait, a thread join, a native call) could leave the process hanging.
-            # A second Ctrl-C stops at once.
-            interrupted.set()
-            self.stop.set()
-            signal.signal(signal.SIGINT, previous)
-
-        previous = signal.getsignal(signal.SIGINT)
-        on_main_thread = threading.current_thread() is threading.main_thread()
-        if on_main_thread:
-            signal.signal(signal.SIGINT, on_ctrl_c)
         try:
             with self.view:
-                for event in events:
+                for event in events:  # Ctrl-C sets self.stop (_ctrl_c_stops): the pipeline drains and ends
                     if isinstance(event, Prediction):
                         last = event
                         self._prediction(event)
                     else:
                         self._frame(event, last)
-        except KeyboardInterrupt:
-            interrupted.set()
-            self.stop.set()
+        except KeyboardInterrupt:  # a second Ctrl-C
+            self.ctrl_c.press()
         finally:
-            if on_main_thread:
-                signal.signal(signal.SIGINT, previous)
-            if interrupted.is_set():
+            if self.ctrl_c.pressed.is_set():
                 self.stats.end_reason = INTERRUPTED
             self._close()
         from dvta_live.realtime.display import print_summary
