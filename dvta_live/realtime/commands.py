@@ -125,26 +125,30 @@ def run_command(
 
       dvta run -s clip.mp4 --save annotated.mp4 --model models/my-model
     """
-    import dvta_live
-    from dvta_live.labels.bundled import bundled_labels_path
-    from dvta_live.realtime.display import Window
-    from dvta_live.realtime.inputs import bundled_demo_source, open_input
-    from dvta_live.realtime.live import LiveConfig
-    from dvta_live.realtime.sources import check_source
-    from dvta_live.recognizer import default_model
-
-    _check_options(window=window, stride=stride, threshold=threshold, smoothing=smoothing, loop=loop)
-    config = LiveConfig(window_s=window, stride_s=stride, threshold=threshold, smoothing=smoothing,
-                        top_k=top, min_span_s=min(1.0, window))
-    viewer = Window() if show else None  # refuse --show before any heavy loading
-    spec = source if source is not None else str(bundled_demo_source())
-    check_source(spec)  # a missing file or a still image: said before the model loads
-    labels_path = labels if labels is not None else bundled_labels_path()
-    model_path = default_model(model)
-    _check_run_outputs(jsonl, save, [_source_file(spec), labels_path, *_model_files(model_path)])
-    # with --jsonl - stdout carries the events only: the view and the summary go to stderr
-    out_console = err_console if jsonl is not None and str(jsonl) == "-" else console
+    # first: Ctrl-C from here on stops the run at its next step, never inside a library that would
+    # swallow the KeyboardInterrupt (a replay with --loop 0 then ran on forever)
     with _ctrl_c_stops() as ctrl_c:
+        import dvta_live
+        from dvta_live.labels.bundled import bundled_labels_path
+        from dvta_live.realtime.display import Window
+        from dvta_live.realtime.inputs import bundled_demo_source, open_input
+        from dvta_live.realtime.live import LiveConfig
+        from dvta_live.realtime.sources import check_source
+        from dvta_live.recognizer import default_model
+
+        if ctrl_c.pressed.is_set():  # Ctrl-C during the imports above
+            raise typer.Exit(130)
+        _check_options(window=window, stride=stride, threshold=threshold, smoothing=smoothing, loop=loop)
+        config = LiveConfig(window_s=window, stride_s=stride, threshold=threshold, smoothing=smoothing,
+                            top_k=top, min_span_s=min(1.0, window))
+        viewer = Window() if show else None  # refuse --show before any heavy loading
+        spec = source if source is not None else str(bundled_demo_source())
+        check_source(spec)  # a missing file or a still image: said before the model loads
+        labels_path = labels if labels is not None else bundled_labels_path()
+        model_path = default_model(model)
+        _check_run_outputs(jsonl, save, [_source_file(spec), labels_path, *_model_files(model_path)])
+        # with --jsonl - stdout carries the events only: the view and the summary go to stderr
+        out_console = err_console if jsonl is not None and str(jsonl) == "-" else console
         with err_console.status("loading the model and the labels"):
             recognizer = dvta_live.load(model_path, labels_path, runtime, threads=threads)
         if ctrl_c.pressed.is_set():  # Ctrl-C while loading: nothing ran, nothing to sum up
