@@ -8,6 +8,8 @@
 Importing the package is light: torch and the runtimes load on the first ``load``.
 """
 
+from dvta_live._lazy import lazy_names
+
 __version__ = "0.1.0"
 
 # name -> the module that defines it (PEP 562: imported on first access, so `dvta --help` stays fast)
@@ -20,12 +22,7 @@ __all__ = ["FrameResult", "LiveConfig", "Prediction", "Recognizer", "UserError",
            "available_models", "load"]
 
 
-def __getattr__(name: str) -> object:
-    if name not in _PUBLIC:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    from importlib import import_module
-
-    return getattr(import_module(_PUBLIC[name]), name)
+__getattr__ = lazy_names(__name__, _PUBLIC)
 
 
 def __dir__() -> list[str]:

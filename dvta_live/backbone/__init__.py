@@ -7,6 +7,8 @@
 Both models' ``forward`` returns ``(feature, logits)``.
 """
 
+from dvta_live._lazy import lazy_names
+
 # Importing the package is light (``dvta --help`` must not pay for torch): names load on first use.
 _WHERE = {
     "BackboneInfo": "checkpoint", "build_backbone": "checkpoint", "import_checkpoint": "checkpoint",
@@ -30,9 +32,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> object:
-    if name not in _WHERE:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    from importlib import import_module
-
-    return getattr(import_module(f"{__name__}.{_WHERE[name]}"), name)
+__getattr__ = lazy_names(__name__, _WHERE)

@@ -1,5 +1,7 @@
 """The DVTA head (Dual Visual-Text Alignment): projectors, description enhancement, metric network, loss."""
 
+from dvta_live._lazy import lazy_names
+
 # Importing the package is light (no torch): names load on first use.
 _WHERE = {"DVTAHead": "head", "LeakySigmoid": "head", "TextSide": "head", "TextSideScorer": "head",
           "multi_positive_kl_loss": "loss"}
@@ -12,9 +14,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> object:
-    if name not in _WHERE:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    from importlib import import_module
-
-    return getattr(import_module(f"{__name__}.{_WHERE[name]}"), name)
+__getattr__ = lazy_names(__name__, _WHERE)

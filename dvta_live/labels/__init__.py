@@ -10,6 +10,8 @@ Importing this package is light: each name loads its module on first use, and se
 on the first text that is not cached.
 """
 
+from dvta_live._lazy import lazy_names
+
 _WHERE = {
     "bundled_labels": "bundled", "bundled_labels_dir": "bundled", "bundled_labels_path": "bundled", "is_bundled": "bundled",
     "EmbeddingCache": "cache", "default_cache_root": "cache",
@@ -52,9 +54,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> object:
-    if name not in _WHERE:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    from importlib import import_module
-
-    return getattr(import_module(f"{__name__}.{_WHERE[name]}"), name)
+__getattr__ = lazy_names(__name__, _WHERE)
