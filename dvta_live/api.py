@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from dvta_live.realtime.inputs import LiveInput
     from dvta_live.realtime.live import FrameResult, LiveConfig, Prediction, Stats
     from dvta_live.recognizer import RecognizerInfo
-    from dvta_live.runtimes import Runtime
+    from dvta_live.runtimes import PreparedText, Runtime
 
 
 def available_models() -> dict[str, Path]:
@@ -68,6 +68,8 @@ class Recognizer:
     def __init__(self, runtime: Runtime, labels: str | Path | None = None) -> None:
         self.runtime = runtime
         self.watcher = self._watch(labels)
+        # the class side, computed once per labels version (as the live loop does), not once per window
+        self._prepared: tuple[LabelsWatcher, int, PreparedText] | None = None
 
     # -- labels ----------------------------------------------------------------------------------------
     def _watch(self, labels: str | Path | None) -> LabelsWatcher:
@@ -111,10 +113,17 @@ class Recognizer:
             raise UserError(f"a window is [3, T, 25, 2] NTU-25 joints (or a batch of them), got shape "
                             f"{list(data.shape)}", fix="pass SkeletonSequence.data or a slice of it")
         batch = data if data.ndim == 5 else data[None]
-        self.watcher.poll()
-        text = self.runtime.prepare_text(self.watcher.text.embeddings)
-        out = self.runtime.scores(self.info.recipe.apply_batch(batch), text)
+        out = self.runtime.scores(self.info.recipe.apply_batch(batch), self._text())
         return out if data.ndim == 5 else out[0]
+
+    def _text(self) -> PreparedText:
+        """The runtime's class side for the labels in use, prepared again only when they change."""
+        self.watcher.poll()
+        watcher = self.watcher
+        state = watcher.state  # one snapshot: generation and text belong together
+        if self._prepared is None or self._prepared[0] is not watcher or self._prepared[1] != state.generation:
+            self._prepared = (watcher, state.generation, self.runtime.prepare_text(state.text.embeddings))
+        return self._prepared[2]
 
     def predict(self, window: Any, *, top_k: int = 5, threshold: float = 0.25) -> Prediction:
         """One window -> an immutable ``Prediction`` (the live loop's type, unsmoothed): its ``label`` is

@@ -193,8 +193,11 @@ def pack_model(backbone: str | Path, head: str | Path, out: str | Path, *, bridg
     if bridge_weight is not None and bridge_weight > 0 and (classifier is None or not binfo.class_names):
         raise UserError("this backbone has no classifier with class names to bridge", backbone,
                         "pack without --bridge-weight, or with --bridge-weight 0")
-    weight = (DEFAULT_WEIGHT if classifier is not None and binfo.class_names else 0.0) \
-        if bridge_weight is None else float(bridge_weight)
+    bridgeable = classifier is not None and bool(binfo.class_names)
+    if bridge_weight is None:
+        weight = DEFAULT_WEIGHT if bridgeable else 0.0
+    else:
+        weight = float(bridge_weight)
     rewrite = weight > 0 or head_model.bridge is not None
     if rewrite:  # the head file is rewritten: with this backbone's classifier, or without any bridge
         head_model.bridge = None

@@ -90,14 +90,14 @@ def class_texts(class_names: tuple[str, ...] | list[str], encoder: object) -> Te
     for path in bundled_labels().values():
         for action in load_labels(path).actions:
             for name in (action.name, *action.aliases):
-                known.setdefault(name_key_of(name), action)
-    actions = tuple(Action(name=n, context=known[name_key_of(n)].context if name_key_of(n) in known else (n,))
+                known.setdefault(_name_key(name), action)
+    actions = tuple(Action(name=n, context=known[_name_key(n)].context if _name_key(n) in known else (n,))
                     for n in class_names)
     text = encoder.encode_labels(Labels(actions=actions))  # type: ignore[attr-defined]
     return torch.from_numpy(text.embeddings[:, 1].copy())
 
 
-def name_key_of(name: str) -> str:
+def _name_key(name: str) -> str:
     from dvta_live.labels.schema import name_key
 
     return name_key(name.rstrip("."))

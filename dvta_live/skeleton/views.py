@@ -70,12 +70,18 @@ def virtual_view(data: np.ndarray, rng: np.random.Generator, noise: bool = True)
     return out.transpose(3, 0, 2, 1).astype(np.float32)
 
 
+def _trim_to_body(data: np.ndarray) -> tuple[np.ndarray, int]:
+    """The clip [3, T, 25, M] from its first to its last frame with a body, and how many frames have one."""
+    valid = np.flatnonzero(np.abs(data).sum(axis=(0, 2, 3)) > 0)
+    return (data[:, valid[0]: valid[-1] + 1], valid.size) if valid.size else (data, 0)
+
+
 def random_crop(data: np.ndarray, fps: float, rng: np.random.Generator) -> np.ndarray:
     """A live-window-like crop: 2-4 s of a long take, 70-100 % of a short clip (frames with a body)."""
-    valid = np.flatnonzero(np.abs(data).sum(axis=(0, 2, 3)) > 0)
-    if valid.size < 4:
+    trimmed, with_body = _trim_to_body(data)
+    if with_body < 4:
         return data
-    data = data[:, valid[0]: valid[-1] + 1]
+    data = trimmed
     length = data.shape[1]
     seconds = rng.uniform(2.0, 4.0)
     keep = round(seconds * fps) if length > 4.0 * fps else round(length * rng.uniform(0.7, 1.0))
@@ -92,10 +98,9 @@ def live_window(data: np.ndarray, fps: float, seconds: float, rng: np.random.Gen
     Head training features of whole clips resized to the window are played at the clip's own speed: a
     2-s UTD-MHAD action fills the window that holds 3 s live, while long takes cut into 3-s pieces look
     like live windows, and the head learnt to call every live window one of their classes."""
-    valid = np.flatnonzero(np.abs(data).sum(axis=(0, 2, 3)) > 0)
-    if valid.size == 0:
+    data, with_body = _trim_to_body(data)
+    if not with_body:
         return data
-    data = data[:, valid[0]: valid[-1] + 1]
     length, want = data.shape[1], max(1, round(seconds * fps))
     if length < want:
         if rng.random() < 0.5:
