@@ -46,21 +46,21 @@ def main() -> None:
     from dvta_live.dvta.bridge import class_texts, classifier_of, make_bridge
     from dvta_live.dvta.evaluate import class_scores
     from dvta_live.dvta.features import class_texts_from_labels, load_features
-    from dvta_live.dvta.train import load_head
+    from dvta_live.dvta.headfile import load_head
     from dvta_live.labels import bundled_labels_path, load_labels
     from dvta_live.labels.encoder import get_encoder
     from dvta_live.outputs import check_output, write_text_atomic
 
     check_output(args.out, inputs=[args.features, args.head, args.backbone, args.labels], suffixes=(".json",))
-    head, meta = load_head(args.head)
+    head, info = load_head(args.head)
     backbone, binfo = load_backbone(args.backbone)
     classifier = classifier_of(backbone)
     if classifier is None:
         raise SystemExit(f"{args.backbone}: no classifier to bridge")
-    ctexts = class_texts(binfo.class_names, get_encoder(meta["text"]["model"]))
+    ctexts = class_texts(binfo.class_names, get_encoder(info.text.model))
     feats = load_features(args.features)
     texts = class_texts_from_labels(args.labels)
-    unseen = sorted(meta["classes"]["unseen"])
+    unseen = sorted(info.classes.unseen)
     y = feats.z_labels
     everyday_path = bundled_labels_path()
     everyday = load_labels(everyday_path)

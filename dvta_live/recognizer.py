@@ -17,15 +17,18 @@ recipe's output, so an exported graph computes exactly what PyTorch does on the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import Tensor, nn
 
 from dvta_live.errors import UserError
 from dvta_live.skeleton.recipe import Recipe
+
+if TYPE_CHECKING:
+    from dvta_live.dvta.headfile import HeadInfo
 
 BACKBONE_FILE = "backbone.safetensors"
 HEAD_FILE = "head.safetensors"
@@ -46,7 +49,7 @@ class RecognizerInfo:
     text_model: str  # the sentence-transformers model the head was trained with
     text_dim: int
     training_classes: tuple[str, ...]  # the class names the head saw in training (seen classes)
-    head_metadata: dict[str, Any]
+    head_info: HeadInfo
     backbone_metadata: dict[str, Any]
 
     @property
@@ -111,10 +114,9 @@ def resolve_model_paths(path: str | Path) -> tuple[Path, Path]:
         return backbone, head
     if not p.is_file():
         raise UserError("no such model", p, _MODEL_FIX)
-    from dvta_live.dvta.train import load_head
+    from dvta_live.dvta.headfile import read_head_info
 
-    _, meta = load_head(p)
-    recorded = ((meta.get("features") or {}).get("metadata") or {}).get("backbone")
+    recorded = read_head_info(p).feature_backbone
     if not recorded:
         raise UserError("this head does not record which backbone made its features", p, _MODEL_FIX)
     for candidate in (Path(recorded), p.parent / recorded, p.parent / Path(recorded).name):
@@ -124,43 +126,38 @@ def resolve_model_paths(path: str | Path) -> tuple[Path, Path]:
                     f"put {Path(recorded).name} beside the head, or pack both into a model folder")
 
 
-def _load_pair(backbone_path: Path, head_path: Path) -> tuple[nn.Module, Any, Any, dict[str, Any]]:
+def _load_pair(backbone_path: Path, head_path: Path) -> tuple[nn.Module, Any, Any, HeadInfo]:
     """Backbone and head, refused (naming the head) when the head's features came from another kind of
     backbone: same width is not enough, a Shift-GCN head on ST-GCN features gives wrong scores silently."""
     from dvta_live.backbone.checkpoint import load_backbone
-    from dvta_live.dvta.train import load_head
+    from dvta_live.dvta.headfile import load_head
 
     backbone, binfo = load_backbone(backbone_path)
-    head, meta = load_head(head_path)
+    head, info = load_head(head_path)
     if int(binfo.feature_dim) != int(head.skeleton_dim):
         raise UserError(f"backbone gives {binfo.feature_dim}-d features, the head takes {head.skeleton_dim}-d",
                         head_path, "train the head on features from this backbone")
-    record = (meta.get("features") or {}).get("metadata") or {}
-    arch = record.get("backbone_architecture")
+    arch = info.feature_architecture
     if arch and arch != binfo.architecture:
         raise UserError(f"this head was trained on {arch} features, the backbone {backbone_path} is "
                         f"{binfo.architecture}", head_path, "pack it with the backbone its features came from")
-    recipe = (record.get("recipe") or {}).get("name") if isinstance(record.get("recipe"), dict) else None
-    own = (binfo.recipe or {}).get("name") if isinstance(binfo.recipe, dict) else None
+    recipe, own = info.feature_recipe, binfo.recipe_name
     if recipe and own and recipe != own:
         raise UserError(f"this head was trained on features of recipe {recipe}, the backbone {backbone_path} "
                         f"uses {own}", head_path, "pack it with the backbone its features came from")
-    return backbone, binfo, head, meta
+    return backbone, binfo, head, info
 
 
 def load_recognizer(path: str | Path, device: str | torch.device = "cpu") -> tuple[RecognizerNet, RecognizerInfo]:
     """A model folder (or head file) -> the eval-mode module and its info. Mismatched parts are refused."""
 
     backbone_path, head_path = resolve_model_paths(path)
-    backbone, binfo, head, meta = _load_pair(backbone_path, head_path)
-    text = meta.get("text") or {}
-    seen = set((meta.get("classes") or {}).get("seen") or [])
-    classes = tuple(c["name"] for c in text.get("classes", []) if not seen or c["id"] in seen)
+    backbone, binfo, head, hinfo = _load_pair(backbone_path, head_path)
     info = RecognizerInfo(
         path=Path(path), backbone_path=backbone_path, head_path=head_path, architecture=binfo.architecture,
         recipe=binfo.make_recipe(), feature_dim=int(binfo.feature_dim),
-        text_model=str(text.get("model", "")), text_dim=int(head.text_dim), training_classes=classes,
-        head_metadata=meta, backbone_metadata={"architecture": binfo.architecture, "hparams": binfo.hparams,
+        text_model=hinfo.text.model, text_dim=int(head.text_dim), training_classes=hinfo.training_classes,
+        head_info=hinfo, backbone_metadata={"architecture": binfo.architecture, "hparams": binfo.hparams,
                                                "recipe": binfo.recipe, "source": binfo.source})
     model = RecognizerNet(backbone, head).to(device).eval()
     return model, info
@@ -178,7 +175,7 @@ def pack_model(backbone: str | Path, head: str | Path, out: str | Path, *, bridg
     import shutil
 
     from dvta_live.dvta.bridge import DEFAULT_TEMPERATURE, DEFAULT_WEIGHT, classifier_of
-    from dvta_live.dvta.train import save_head, sidecar_path
+    from dvta_live.dvta.headfile import BridgeInfo, save_head, sidecar_path
     from dvta_live.outputs import atomic_path, check_output
 
     backbone, head, folder = Path(backbone), Path(head), Path(out)
@@ -186,7 +183,7 @@ def pack_model(backbone: str | Path, head: str | Path, out: str | Path, *, bridg
     copies = [(backbone, folder / BACKBONE_FILE)]
     check_output(folder, inputs=[backbone, head, side], folder=True,
                  files=[BACKBONE_FILE, HEAD_FILE, sidecar_path(folder / HEAD_FILE).name])
-    backbone_model, binfo, head_model, meta = _load_pair(backbone, head)  # refuses a pair that does not fit
+    backbone_model, binfo, head_model, info = _load_pair(backbone, head)  # refuses a pair that does not fit
     classifier = classifier_of(backbone_model)
     if bridge_weight is not None and bridge_weight < 0:
         raise UserError(f"the bridge weight must be 0 or more, got {bridge_weight}", fix="e.g. --bridge-weight 1")
@@ -200,16 +197,16 @@ def pack_model(backbone: str | Path, head: str | Path, out: str | Path, *, bridg
         weight = float(bridge_weight)
     rewrite = weight > 0 or head_model.bridge is not None
     if rewrite:  # the head file is rewritten: with this backbone's classifier, or without any bridge
-        head_model.bridge = None
-        meta = {**meta, "head": {k: v for k, v in meta["head"].items() if k != "bridge"}}
+        head_model.bridge, bridge = None, None
         if weight > 0:
-            head_model.bridge = _bridge_for(classifier, binfo.class_names, meta, weight,
+            head_model.bridge = _bridge_for(classifier, binfo.class_names, info.text.model, weight,
                                             DEFAULT_TEMPERATURE if bridge_temperature is None else bridge_temperature)
-            meta["head"]["bridge"] = {
-                "classes": head_model.bridge.num_classes, "weight": weight,
-                "temperature": float(head_model.bridge.temperature), "class_names": list(binfo.class_names),
-                "backbone": binfo.source or str(backbone), "method": "ConSE over the backbone's classifier"}
-        save_head(folder / HEAD_FILE, head_model, meta, half=meta.get("storage_dtype") == "float16")
+            bridge = BridgeInfo(classes=head_model.bridge.num_classes, weight=weight,
+                                temperature=float(head_model.bridge.temperature),
+                                class_names=tuple(binfo.class_names), backbone=binfo.source or str(backbone),
+                                method="ConSE over the backbone's classifier")
+        info = replace(info, head=replace(info.head, bridge=bridge))
+        save_head(folder / HEAD_FILE, head_model, info, half=info.storage_dtype == "float16")
     else:
         copies.append((head, folder / HEAD_FILE))
         if side.is_file():
@@ -223,13 +220,12 @@ def pack_model(backbone: str | Path, head: str | Path, out: str | Path, *, bridg
     return folder
 
 
-def _bridge_for(classifier: nn.Linear, class_names: tuple[str, ...], meta: dict[str, Any], weight: float,
+def _bridge_for(classifier: nn.Linear, class_names: tuple[str, ...], text_model: str, weight: float,
                 temperature: float) -> nn.Module:
     from dvta_live.dvta.bridge import class_texts, make_bridge
     from dvta_live.labels.encoder import get_encoder
 
-    text_model = (meta.get("text") or {}).get("model") or None
-    return make_bridge(classifier, class_texts(class_names, get_encoder(text_model)), weight, temperature)
+    return make_bridge(classifier, class_texts(class_names, get_encoder(text_model or None)), weight, temperature)
 
 
 def save_untrained_model(folder: str | Path, architecture: str = "stgcn", text_dim: int = 384,
@@ -239,7 +235,7 @@ def save_untrained_model(folder: str | Path, architecture: str = "stgcn", text_d
     starting point to train from. It recognises nothing."""
     from dvta_live.backbone.checkpoint import DEFAULT_RECIPES, build_backbone, save_backbone
     from dvta_live.dvta.head import DVTAHead
-    from dvta_live.dvta.train import HEAD_FORMAT, HEAD_FORMAT_VERSION, save_head
+    from dvta_live.dvta.headfile import ClassText, HeadClasses, HeadInfo, HeadShape, TextInfo, save_head
 
     torch.manual_seed(seed)
     folder = Path(folder)
@@ -248,13 +244,12 @@ def save_untrained_model(folder: str | Path, architecture: str = "stgcn", text_d
     save_backbone(folder / BACKBONE_FILE, backbone, recipe or DEFAULT_RECIPES[architecture],
                   source="untrained (random initialisation)")
     head = DVTAHead(text_dim=text_dim).eval()
-    meta = {"format": HEAD_FORMAT, "version": HEAD_FORMAT_VERSION,
-            "head": {"text_dim": text_dim, "skeleton_dim": 256, "metric_hidden": head.metric_hidden,
-                     "temperature_init": 0.1, "leaky_gamma": 0.01},
-            "text": {"model": "all-MiniLM-L6-v2", "dim": text_dim, "source": "untrained", "kind": "class-names",
-                     "classes": [{"id": i, "name": n, "context": [n]} for i, n in enumerate(class_names)]},
-            "classes": {"num_classes": len(class_names), "seen": list(range(len(class_names))), "unseen": []}}
-    save_head(folder / HEAD_FILE, head, meta)
+    info = HeadInfo(
+        head=HeadShape(text_dim=text_dim, metric_hidden=head.metric_hidden),
+        text=TextInfo(model="all-MiniLM-L6-v2", dim=text_dim, source="untrained", kind="class-names",
+                      classes=tuple(ClassText(i, n, (n,)) for i, n in enumerate(class_names))),
+        classes=HeadClasses(num_classes=len(class_names), seen=tuple(range(len(class_names)))))
+    save_head(folder / HEAD_FILE, head, info)
     return folder
 
 

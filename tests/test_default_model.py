@@ -43,9 +43,9 @@ def test_bundled_model_loads_and_says_what_it_is() -> None:
     assert info.architecture == "shiftgcn" and info.recipe.name == "shiftgcn64" and info.window == 64
     assert info.text_model.endswith("all-MiniLM-L6-v2") and info.text_dim == 384
     assert len(info.training_classes) >= 60 and "walk" in info.training_classes
-    meta = info.head_metadata
-    assert meta["classes"]["unseen"] == [] and meta["storage_dtype"] == "float16"
-    assert meta["selection"]["validation_top1"] is not None
+    head = info.head_info
+    assert head.classes.unseen == () and head.storage_dtype == "float16"
+    assert head.selection["validation_top1"] is not None
     size = sum(p.stat().st_size for p in folder.iterdir() if p.is_file())
     assert size < 12e6, f"the bundled model is {size / 1e6:.1f} MB"
     assert (folder / "MODEL_CARD.md").is_file() and (folder / "metrics.json").is_file()
@@ -120,7 +120,7 @@ def test_bundled_model_carries_the_bridge_and_pack_can_leave_it_out(tmp_path) ->
     bridge = model.head.bridge
     assert bridge is not None and bridge.num_classes == 120 and float(bridge.weight) == DEFAULT_WEIGHT
     assert torch.equal(bridge.classifier_weight, model.backbone.fc.weight.detach())
-    assert info.head_metadata["head"]["bridge"]["class_names"][0] == "drink water"
+    assert info.head_info.head.bridge.class_names[0] == "drink water"
     folder = bundled_model_path()
     alone = tmp_path / "alone"
     result = CliRunner().invoke(app, ["model", "pack", "-b", str(folder / "backbone.safetensors"), "-H",

@@ -8,6 +8,7 @@ import json
 import re
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -33,16 +34,15 @@ from dvta_live.dvta.features import (
     load_features,
     save_features,
 )
+from dvta_live.dvta.headfile import HeadInfo, load_head, save_head
 from dvta_live.dvta.splits import SPLITS, get_split, list_splits
 from dvta_live.dvta.train import (
     RELEASED_LR,
     SELECTION_RULE,
     TrainConfig,
-    load_head,
     lr_at,
     new_head,
     released_lr,
-    save_head,
     train_head,
     train_run,
 )
@@ -96,7 +96,7 @@ def test_training_learns_seen_classes_and_transfers_to_unseen(tmp_path: Path) ->
     config = TrainConfig(epochs=6, batch_size=32, lr=1e-3, metric_hidden=None, seed=0)
     logs = []
     result = train_head(feats, texts, split, config, on_epoch=logs.append)
-    head, meta = result.head, result.metadata
+    head, info = result.head, result.info
 
     # it learned: the loss fell, and held-out seen samples are recognised among the seen classes
     final = [g for g in logs if g.run == "final"]
@@ -108,25 +108,28 @@ def test_training_learns_seen_classes_and_transfers_to_unseen(tmp_path: Path) ->
     # synthetic features nearly coincide)
     assert sample_accuracy(seen_pred, yg[is_seen]) >= 0.85
     # ... and transfers: zero-shot top-1 on the 5 unseen classes far above chance (20 %)
-    zsl = meta["metrics"]["zsl"]
+    zsl = info.metrics["zsl"]
     assert zsl["chance"] == pytest.approx(20.0)
     assert zsl["top1"] >= 50.0, zsl
     # selection happened on validation classes drawn from the seen ones, never on the test classes
-    sel, cls = meta["selection"], meta["classes"]
-    assert set(cls["validation_unseen"]) <= set(split.seen) and len(cls["validation_unseen"]) == 5
+    sel, cls = info.selection, info.classes
+    assert set(cls.validation_unseen) <= set(split.seen) and len(cls.validation_unseen) == 5
     # ... among the epochs after the warm-up (1 of 6 epochs): epoch 1 trains at lr 0
     assert sel["candidate_epochs"] == [2, 6] and 2 <= sel["best_epoch"] <= 6
     assert sel["validation_top1"] > 20.0 and sel["validation_balanced_top1"] > 20.0
     assert sel["calibration_source"].startswith("validation")
-    assert meta["metrics"]["test_selected_as_released"]["note"].startswith("best per-batch-mean")
-    gz = meta["metrics"]["gzsl"]
+    assert info.metrics["test_selected_as_released"]["note"].startswith("best per-batch-mean")
+    gz = info.metrics["gzsl"]
     assert gz["harmonic"] == pytest.approx(harmonic_mean(gz["seen"], gz["unseen"]), abs=1e-3)
     assert gz["calibration"] == sel["calibration"]
-    assert meta["training"]["lr"] == 1e-3 and meta["training"]["lr_source"] == "given"
+    assert info.training["lr"] == 1e-3 and info.training["lr_source"] == "given"
+    meta = info.to_dict()
     assert "recipe" not in meta  # a recipe is the skeleton preprocessing; these are training settings
-    from dvta_live.dvta.train import training_settings
     old = {k if k != "training" else "recipe": v for k, v in meta.items()}  # a head written before the rename
-    assert training_settings(old) == training_settings(meta) == meta["training"]
+    assert HeadInfo.from_dict(old).training == info.training
+    # HeadInfo round-trips: through its dict and through the JSON a head file holds
+    assert HeadInfo.from_dict(meta) == info and HeadInfo.from_json(info.to_json()) == info
+    assert HeadInfo.from_dict(old).to_dict() == meta
 
 
 # ------------------------------------------------------------------------------------- exact metrics
@@ -311,15 +314,15 @@ def test_cli_train_head_then_evaluate_round_trip(tmp_path: Path) -> None:
     assert trained["training"]["epochs"] == 3 and trained["training"]["lr_source"] == "given"
 
     # the head file carries everything: weights (plain state dict), text, recipe, features metadata
-    model, meta = load_head(head)
+    model, info = load_head(head)
     clap = {"id": 1, "name": "clap", "context": ["The palms meet in front of the chest again and again."]}
-    assert meta["text"]["classes"][1] == clap
-    assert meta["text"]["dim"] == model.text_dim == texts.dim
-    assert meta["features"]["metadata"] == {"backbone": "synthetic", "recipe": "none", "dataset": "toy"}
+    assert info.text.to_dict()["classes"][1] == clap
+    assert info.text.dim == model.text_dim == texts.dim
+    assert info.feature_record == {"backbone": "synthetic", "recipe": "none", "dataset": "toy"}
     from safetensors.torch import load_file
 
     model.load_state_dict(load_file(str(head)))  # released-style parameter names, nothing else
-    assert json.loads(head.with_suffix(".json").read_text()) == meta
+    assert HeadInfo.from_dict(json.loads(head.with_suffix(".json").read_text()), head) == info
 
     png = tmp_path / "confusion.png"
     result = runner.invoke(app, ["evaluate", str(head), str(folder), "--json", "--confusion", str(png)])
@@ -363,11 +366,11 @@ def test_selection_skips_the_warm_up_even_when_its_score_is_highest(tmp_path: Pa
     assert [round(h.lr, 6) for h in history[:3]] == [0.0, 0.0005, 0.001]  # warm-up from 0, peak at epoch 3
     assert out["best_epoch"] == 4 and out["best_value"] == 0.5
     # train_head applies it; --select-any-epoch restores the plain arg-max
-    meta = train_head(feats, texts, None, config).metadata
-    assert meta["selection"]["rule"] == SELECTION_RULE and meta["selection"]["candidate_epochs"] == [3, 5]
-    assert meta["selection"]["best_epoch"] >= 3
-    anywhere = train_head(feats, texts, None, replace(config, select_after_warmup=False)).metadata
-    assert anywhere["selection"]["candidate_epochs"] == [1, 5]
+    selection = train_head(feats, texts, None, config).info.selection
+    assert selection["rule"] == SELECTION_RULE and selection["candidate_epochs"] == [3, 5]
+    assert selection["best_epoch"] >= 3
+    anywhere = train_head(feats, texts, None, replace(config, select_after_warmup=False)).info
+    assert anywhere.selection["candidate_epochs"] == [1, 5]
 
 
 def test_no_retrain_keeps_the_validation_run_head(tmp_path: Path) -> None:
@@ -378,10 +381,10 @@ def test_no_retrain_keeps_the_validation_run_head(tmp_path: Path) -> None:
     result = train_head(feats, texts, None, config)
     assert {h.run for h in result.history} == {"validation"} and len(result.history) == 3
     assert all(h.test_top1 is not None and h.val_top1 is not None for h in result.history)
-    meta = result.metadata
-    assert meta["classes"]["validation_unseen"] == [1] and meta["classes"]["validation_source"] == "given"
-    assert meta["selection"]["protocol"].endswith("head from the validation run")
-    assert meta["training"]["lr_source"] == "given" and meta["classes"]["dataset"] == "toy"
+    info = result.info
+    assert info.classes.validation_unseen == (1,) and info.classes.validation_source == "given"
+    assert info.selection["protocol"].endswith("head from the validation run")
+    assert info.training["lr_source"] == "given" and info.classes.dataset == "toy"
 
 
 def test_save_load_keeps_scores(tmp_path: Path) -> None:
@@ -389,16 +392,72 @@ def test_save_load_keeps_scores(tmp_path: Path) -> None:
 
     torch.manual_seed(0)
     head = DVTAHead(text_dim=16, metric_hidden=None).eval()
-    meta = {"format": "dvta-head", "head": {"text_dim": 16, "skeleton_dim": 256, "metric_hidden": 16,
-                                            "temperature_init": 0.1, "leaky_gamma": 0.01}}
-    path, side = save_head(tmp_path / "h.safetensors", head, meta)
+    meta = {"format": "dvta-head", "version": 1,
+            "head": {"text_dim": 16, "skeleton_dim": 256, "metric_hidden": 16, "temperature_init": 0.1,
+                     "leaky_gamma": 0.01},
+            "text": {"model": "m", "dim": 16, "source": "s", "kind": "k",
+                     "classes": [{"id": 0, "name": "a", "context": ["a"]}]},
+            "classes": {"num_classes": 1, "seen": [0], "unseen": []}}
+    path, side = save_head(tmp_path / "h.safetensors", head, HeadInfo.from_dict(meta))
     loaded, got = load_head(path)
     x, text = torch.randn(5, 256), torch.randn(4, 2, 16)
     with torch.no_grad():
         torch.testing.assert_close(loaded(x, text), head(x, text), rtol=0, atol=0)
-    assert got == {**meta, "storage_dtype": "float32"} and side.name == "h.json"
+    assert got.to_dict() == {**meta, "storage_dtype": "float32"} and side.name == "h.json"
+    assert json.loads(side.read_text()) == got.to_dict()
     with pytest.raises(UserError, match="no such head file"):
         load_head(tmp_path / "missing.safetensors")
+
+
+@pytest.mark.parametrize(("edit", "says"), [
+    (lambda m: m["head"].pop("text_dim"), "head.text_dim is missing"),
+    (lambda m: m["head"].update(text_dim="384"), "head.text_dim must be a whole number"),
+    (lambda m: m["classes"].update(seen=[0, "x"]), "classes.seen must list class ids"),
+    (lambda m: m["classes"].update(unseen=[0]), "both seen and unseen"),
+    (lambda m: m["text"]["classes"][0].pop("context"), "text.classes[0].context is missing"),
+    (lambda m: m.update(text=["not", "an", "object"]), "text must be a JSON object"),
+    (lambda m: m["head"].update(bridge={"classes": 2, "weight": 1.0, "temperature": 0}), "must be positive"),
+    (lambda m: m.update(version=2), "head format version 2 is not supported"),
+    (lambda m: m.update(storage_dtype="int8"), "storage_dtype must be float32 or float16"),
+])
+def test_malformed_head_metadata_is_one_error_naming_the_file(tmp_path: Path, edit: Any, says: str) -> None:
+    """A head whose metadata has the wrong shape: one UserError naming the file, the key and the fix,
+    raised when the file is read (not a KeyError later, in the live loop)."""
+    from safetensors.torch import save_file
+
+    from dvta_live.dvta.head import DVTAHead
+    from dvta_live.dvta.headfile import META_KEY, read_head_info
+    from dvta_live.recognizer import HEAD_FILE, save_untrained_model
+
+    folder = save_untrained_model(tmp_path / "model", text_dim=16)
+    meta = read_head_info(folder / HEAD_FILE).to_dict()
+    edit(meta)
+    path = tmp_path / "bad.safetensors"
+    save_file({k: v.contiguous() for k, v in DVTAHead(text_dim=16).state_dict().items()}, str(path),
+              metadata={META_KEY: json.dumps(meta)})
+    for read in (read_head_info, load_head):
+        with pytest.raises(UserError) as caught:
+            read(path)
+        text = str(caught.value)
+        assert text.startswith(f"{path}: ") and says in text and "dvta train-head" in text, text
+        assert "\n" not in text
+
+
+def test_bundled_and_old_heads_load_as_head_info() -> None:
+    """The bundled head (written before "training" was renamed from "recipe") reads as HeadInfo, and a
+    head dict written by HeadInfo reads back the same."""
+    from dvta_live.dvta.headfile import read_head_info
+    from dvta_live.recognizer import HEAD_FILE, bundled_model_path
+
+    path = bundled_model_path() / HEAD_FILE
+    raw = json.loads(path.with_suffix(".json").read_text())
+    info = read_head_info(path)
+    assert "recipe" in raw and info.training == raw["recipe"] and info.training["epochs"] > 0
+    assert info.head.bridge is not None and info.head.bridge.classes == 120
+    assert info.storage_dtype == "float16" and info.classes.unseen == () and len(info.training_classes) >= 60
+    assert {k: v for k, v in info.to_dict().items() if k != "training"} == {k: v for k, v in raw.items()
+                                                                          if k != "recipe"}
+    assert HeadInfo.from_dict(info.to_dict(), path) == info
 
 
 # -------------------------------------------------------------------------------------- bad folders

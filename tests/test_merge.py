@@ -15,8 +15,9 @@ from typer.testing import CliRunner
 
 from dvta_live.dvta.commands import register
 from dvta_live.dvta.features import class_texts_from_labels, load_features, save_features
+from dvta_live.dvta.headfile import load_head, save_head
 from dvta_live.dvta.merge import merge_features
-from dvta_live.dvta.train import TrainConfig, load_head, save_head, train_head
+from dvta_live.dvta.train import TrainConfig, train_head
 from dvta_live.errors import UserError
 from dvta_live.labels import load_labels
 from dvta_live.skeleton.resample import resample_dataset, resample_sequence
@@ -110,17 +111,17 @@ def test_head_trains_on_every_class(sources: tuple[Path, Path, Path], tmp_path: 
     texts = class_texts_from_labels(labels)
     result = train_head(feats, texts, None, TrainConfig(epochs=3, batch_size=4, val_count=1, seed=0,
                                                         device="cpu", metric_hidden=32))
-    meta = result.metadata
-    assert meta["classes"]["unseen"] == [] and meta["classes"]["seen"] == [0, 1, 2, 3]
-    assert len(meta["classes"]["validation_unseen"]) == 1
-    assert meta["metrics"]["zsl"] is None and 1 <= meta["selection"]["best_epoch"] <= 3
-    path, _ = save_head(tmp_path / "h.safetensors", result.head, meta)
+    info = result.info
+    assert info.classes.unseen == () and info.classes.seen == (0, 1, 2, 3)
+    assert len(info.classes.validation_unseen or ()) == 1
+    assert info.metrics["zsl"] is None and 1 <= info.selection["best_epoch"] <= 3
+    path, _ = save_head(tmp_path / "h.safetensors", result.head, info)
     head, back = load_head(path)
-    assert back["classes"]["unseen"] == [] and head.text_dim == texts.dim
+    assert back.classes.unseen == () and head.text_dim == texts.dim
     # float16 storage: half the file, loaded back as a float32 head scoring the same within fp16 rounding
-    small, _ = save_head(tmp_path / "h16.safetensors", result.head, meta, half=True)
+    small, _ = save_head(tmp_path / "h16.safetensors", result.head, info, half=True)
     head16, back16 = load_head(small)
-    assert back16["storage_dtype"] == "float16" and back["storage_dtype"] == "float32"
+    assert back16.storage_dtype == "float16" and back.storage_dtype == "float32"
     assert small.stat().st_size < 0.6 * path.stat().st_size
     assert all(p.dtype == torch.float32 for p in head16.parameters())
     from dvta_live.dvta.evaluate import class_scores

@@ -141,8 +141,9 @@ def train_head_command(
       dvta train-head feats/mine --class-names classes.txt --json
     """
     from dvta_live.dvta.features import load_features
+    from dvta_live.dvta.headfile import save_head
     from dvta_live.dvta.splits import get_split
-    from dvta_live.dvta.train import TrainConfig, save_head
+    from dvta_live.dvta.train import TrainConfig
 
     feats = load_features(features)
     path = out if out is not None else feats.folder / "dvta-head.safetensors"
@@ -157,18 +158,18 @@ def train_head_command(
                          val_seen_fraction=val_fraction, retrain=retrain, device=device,
                          select_after_warmup=select_after_warmup)
     result = _train_with_progress(feats, texts, sp, config, ds, quiet=as_json)
-    head_path, side = save_head(path, result.head, result.metadata, half=half)
-    meta = result.metadata
+    head_path, side = save_head(path, result.head, result.info, half=half)
+    info = result.info
     if as_json:
         console.print_json(json.dumps({"head": str(head_path), "metadata": str(side),
-                                       "classes": meta["classes"], "training": meta["training"],
-                                       "selection": meta["selection"], "metrics": meta["metrics"]}))
+                                       "classes": info.classes.to_dict(), "training": info.training,
+                                       "selection": info.selection, "metrics": info.metrics}))
         return
-    _print_training(meta, head_path, side)
+    _print_training(info, head_path, side)
 
 
 def _check_head_out(path: Path, feats: Any, labels: str | None, class_names: str | None) -> None:
-    from dvta_live.dvta.train import sidecar_path
+    from dvta_live.dvta.headfile import sidecar_path
     from dvta_live.outputs import SAFETENSORS_SUFFIXES, check_output
 
     inputs = [feats.folder / name for name in feats.files.values()]
@@ -202,18 +203,18 @@ def _train_with_progress(feats: Any, texts: Any, sp: Any, config: Any, ds: str |
         return train_head(feats, texts, sp, config, dataset=ds, on_epoch=on_epoch, on_stage=on_stage)
 
 
-def _print_training(meta: dict[str, Any], head_path: Path, side: Path) -> None:
-    sel, met, cls = meta["selection"], meta["metrics"], meta["classes"]
+def _print_training(info: Any, head_path: Path, side: Path) -> None:
+    sel, met, cls = info.selection, info.metrics, info.classes
     table = Table(title=f"DVTA head -> {escape(str(head_path))}", show_header=False, title_justify="left")
     table.add_column("what", style="bold")
     table.add_column("value")
-    table.add_row("classes", f"{len(cls['seen'])} seen, {len(cls['unseen'])} unseen"
-                  + (f" (split {escape(cls['split'])})" if cls["split"] else ""))
-    run = meta["training"]
+    table.add_row("classes", f"{len(cls.seen)} seen, {len(cls.unseen)} unseen"
+                  + (f" (split {escape(cls.split)})" if cls.split else ""))
+    run = info.training
     table.add_row("training", f"lr {run['lr']:g} ({escape(run['lr_source'])}), {run['epochs']} epochs, "
                   f"batch {run['batch_size']}")
     table.add_row("validation", f"{sel['validation_classes']} pseudo-unseen classes "
-                  f"({escape(cls['validation_source'])}): best epoch {sel['best_epoch']} of "
+                  f"({escape(str(cls.validation_source))}): best epoch {sel['best_epoch']} of "
                   f"{sel['candidate_epochs'][0]}-{sel['candidate_epochs'][1]}, "
                   f"balanced top-1 {_pct(sel['validation_balanced_top1'])} %")
     table.add_row("calibration", f"gamma {sel['calibration']:.4f} ({escape(sel['calibration_source'])})")
@@ -267,57 +268,13 @@ def evaluate_command(
 
       dvta evaluate head.safetensors feats/utd --labels my-utd.yaml --json --confusion utd.png
     """
-    import numpy as np
+    from dvta_live.dvta.evaluate import evaluate_head_file
 
-    from dvta_live.dvta.evaluate import evaluate_head
-    from dvta_live.dvta.features import class_texts_from_dict, load_features
-    from dvta_live.dvta.train import load_head
-    from dvta_live.training import pick_device
-
-    model, meta = load_head(head, pick_device(device))
-    feats = load_features(features)
-    if not no_confusion:
-        from dvta_live.outputs import check_output
-
-        check_output(confusion if confusion is not None else head.with_suffix(".confusion.png"),
-                     inputs=[head, *(features / name for name in feats.files.values())], suffixes=(".png",),
-                     option="--confusion")
-    if labels or class_names:
-        texts = _texts(labels, class_names, text_model, None)
-    else:
-        with err_console.status("encoding the class texts"):
-            texts = class_texts_from_dict(meta["text"])
-    if texts.dim != model.text_dim:
-        raise UserError(f"the text model gives {texts.dim}-d embeddings, the head takes {model.text_dim}-d",
-                        head, f"use the text model it was trained with ({meta['text']['model']})")
-    seen, unseen = meta["classes"]["seen"], meta["classes"]["unseen"]
-    if not unseen:
-        raise UserError("this head was trained on every class: it has no unseen classes to evaluate", head,
-                        "train a head with some classes held out (unseen) to measure zero-shot accuracy")
-    bad = sorted(set(np.unique(feats.z_labels).tolist()) - set(unseen))
-    if bad:
-        raise UserError(f"class(es) {bad[:10]} are not unseen classes of this head", features /
-                        feats.files["ztest_labels"],
-                        "evaluate on the features of the split it was trained for")
-    if feats.g_labels is not None:
-        bad = sorted(set(np.unique(feats.g_labels).tolist()) - set(seen) - set(unseen))
-        if bad:
-            raise UserError(f"class(es) {bad[:10]} are neither seen nor unseen classes of this head",
-                            features / feats.files["gtest_labels"],
-                            "evaluate on the features of the split it was trained for")
-    if texts.num_classes <= max(max(seen), max(unseen)):
-        raise UserError(f"the class texts list {texts.num_classes} classes, the head's split needs "
-                        f"{max(max(seen), max(unseen)) + 1}",
-                        fix="give texts for every class id, in id order")
-    gamma = calibration if calibration is not None else meta["selection"]["calibration"]
-    source = "--calibration" if calibration is not None else meta["selection"]["calibration_source"]
-    png = None
-    if not no_confusion:
-        png = confusion if confusion is not None else head.with_suffix(".confusion.png")
-    with err_console.status("scoring"):
-        report = evaluate_head(model, texts, feats, seen, unseen, gamma, source, batch_size, png)
-    report = {"head": str(head), "features": str(features), "split": meta["classes"]["split"],
-              "text_source": texts.source, **report}
+    texts = _texts(labels, class_names, text_model, None) if labels or class_names else None
+    png = None if no_confusion else confusion if confusion is not None else head.with_suffix(".confusion.png")
+    with err_console.status("encoding the class texts and scoring"):
+        report = evaluate_head_file(head, features, texts, calibration=calibration, batch_size=batch_size,
+                                    confusion_png=png, device=device)
     if as_json:
         console.print_json(json.dumps(report))
         return

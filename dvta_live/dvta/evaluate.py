@@ -311,9 +311,58 @@ def evaluate_head(head: DVTAHead, texts: ClassTexts, features: FeatureSet, seen:
     return report
 
 
+def evaluate_head_file(head: str | Path, features: str | Path, texts: ClassTexts | None = None, *,
+                       calibration: float | None = None, batch_size: int = RELEASED_TEST_BATCH,
+                       confusion_png: str | Path | None = None, device: str | None = None) -> dict[str, Any]:
+    """``dvta evaluate``: a saved head on a features folder -> the full report (accuracies in percent).
+
+    ``texts`` default to the names and contexts the head was trained with, re-encoded with its text
+    model; ``calibration`` to the factor chosen on validation at training. The head's classes are checked
+    against the folder's labels before any scoring; the confusion PNG is checked as an output first."""
+    from dvta_live.dvta.features import class_texts_from_dict, load_features
+    from dvta_live.dvta.headfile import load_head
+    from dvta_live.training import pick_device
+
+    head, features = Path(head), Path(features)
+    model, info = load_head(head, pick_device(device))
+    feats = load_features(features)
+    if confusion_png is not None:
+        from dvta_live.outputs import check_output
+
+        check_output(confusion_png, inputs=[head, *(features / name for name in feats.files.values())],
+                     suffixes=(".png",), option="--confusion")
+    texts = texts if texts is not None else class_texts_from_dict(info.text.to_dict())
+    if texts.dim != model.text_dim:
+        raise UserError(f"the text model gives {texts.dim}-d embeddings, the head takes {model.text_dim}-d",
+                        head, f"use the text model it was trained with ({info.text.model})")
+    seen, unseen = info.classes.seen, info.classes.unseen
+    if not unseen:
+        raise UserError("this head was trained on every class: it has no unseen classes to evaluate", head,
+                        "train a head with some classes held out (unseen) to measure zero-shot accuracy")
+    bad = sorted(set(np.unique(feats.z_labels).tolist()) - set(unseen))
+    if bad:
+        raise UserError(f"class(es) {bad[:10]} are not unseen classes of this head",
+                        features / feats.files["ztest_labels"], "evaluate on the features of the split it was trained for")
+    if feats.g_labels is not None:
+        bad = sorted(set(np.unique(feats.g_labels).tolist()) - set(seen) - set(unseen))
+        if bad:
+            raise UserError(f"class(es) {bad[:10]} are neither seen nor unseen classes of this head",
+                            features / feats.files["gtest_labels"],
+                            "evaluate on the features of the split it was trained for")
+    need = max(max(seen), max(unseen)) + 1
+    if texts.num_classes < need:
+        raise UserError(f"the class texts list {texts.num_classes} classes, the head's split needs {need}",
+                        fix="give texts for every class id, in id order")
+    gamma, source = ((calibration, "--calibration") if calibration is not None
+                     else (info.calibration, info.calibration_source))
+    report = evaluate_head(model, texts, feats, seen, unseen, gamma, source, batch_size, confusion_png)
+    return {"head": str(head), "features": str(features), "split": info.classes.split, "text_source": texts.source,
+            **report}
+
+
 __all__ = [
     "RELEASED_TEST_BATCH", "GZSLResult", "calibrated_stacking", "choose_calibration", "class_scores",
-    "confusion_matrix", "evaluate_head", "gzsl_metrics", "gzsl_report", "harmonic_mean",
+    "confusion_matrix", "evaluate_head", "evaluate_head_file", "gzsl_metrics", "gzsl_report", "harmonic_mean",
     "per_batch_mean_accuracy", "per_class_accuracy", "predict", "sample_accuracy", "save_confusion_png",
     "zsl_report",
 ]

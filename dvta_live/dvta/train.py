@@ -32,7 +32,6 @@ zero-shot protocol; SynSE's ``phase='val'``):
 from __future__ import annotations
 
 import copy
-import json
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -43,6 +42,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from dvta_live.dvta import headfile
 from dvta_live.dvta.evaluate import (
     RELEASED_TEST_BATCH,
     balanced_accuracy,
@@ -55,14 +55,12 @@ from dvta_live.dvta.evaluate import (
 )
 from dvta_live.dvta.features import ClassTexts, FeatureSet
 from dvta_live.dvta.head import RELEASED_METRIC_HIDDEN, DVTAHead, parameter_count
+from dvta_live.dvta.headfile import HeadClasses, HeadInfo, HeadShape, TextInfo
 from dvta_live.dvta.loss import multi_positive_kl_loss
 from dvta_live.dvta.splits import Split
 from dvta_live.errors import UserError
 from dvta_live.training import lr_at, pick_device
 
-HEAD_FORMAT = "dvta-head"
-HEAD_FORMAT_VERSION = 1
-META_KEY = "dvta_head"  # the safetensors metadata entry holding the JSON metadata
 _RULE = "max class-balanced top-1 on the pseudo-unseen classes, "
 SELECTION_RULE = _RULE + "epochs after the warm-up"
 SELECTION_RULE_ANY_EPOCH = _RULE + "any epoch"
@@ -136,7 +134,7 @@ class EpochLog:
 @dataclass
 class TrainResult:
     head: DVTAHead
-    metadata: dict[str, Any]
+    info: HeadInfo  # what save_head writes beside the weights
     history: list[EpochLog] = field(default_factory=list)
 
 
@@ -386,39 +384,38 @@ def train_head(features: FeatureSet, texts: ClassTexts, split: Split | None = No
     test_selected = max(final_runs, key=lambda h: (h.test_top1_batch_mean or 0.0, -h.epoch))
     report = evaluate_head(head, texts, features, seen, unseen, gamma, gamma_source, config.eval_batch_size)
     val_best = next(h for h in history if h.run == "validation" and h.epoch == best_epoch)
-    metadata = _metadata(
+    info = _head_info(
         head, texts, features, split, dataset, config, lr, lr_source, seen, unseen, num_classes, val,
         val_source, int(held.sum()), best_epoch, val_best, val_gzsl, gamma, gamma_source, report,
         test_selected, history)
-    return TrainResult(head, metadata, history)
+    return TrainResult(head, info, history)
 
 
-def _metadata(head: DVTAHead, texts: ClassTexts, features: FeatureSet, split: Split | None,
+def _head_info(head: DVTAHead, texts: ClassTexts, features: FeatureSet, split: Split | None,
               dataset: str | None, config: TrainConfig, lr: float, lr_source: str, seen: list[int],
               unseen: list[int], num_classes: int, val: list[int], val_source: str, held: int,
               best_epoch: int, val_best: EpochLog, val_gzsl: Any, gamma: float, gamma_source: str,
-              report: dict[str, Any], test_selected: EpochLog, history: list[EpochLog]) -> dict[str, Any]:
+              report: dict[str, Any], test_selected: EpochLog, history: list[EpochLog]) -> HeadInfo:
     def pct(v: float | None) -> float | None:
         return None if v is None else round(100.0 * v, 4)
 
-    return {
-        "format": HEAD_FORMAT, "version": HEAD_FORMAT_VERSION,
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "head": {"text_dim": head.text_dim, "skeleton_dim": head.skeleton_dim,
-                 "metric_hidden": head.metric_hidden, "temperature_init": config.temperature,
-                 "leaky_gamma": config.leaky_gamma,
-                 "temperatures": [float(v) for v in head.scaling_factors.detach().cpu()],
-                 "parameters": parameter_count(head)},
-        "text": texts.to_dict(),
-        "classes": {"num_classes": num_classes, "seen": seen, "unseen": unseen,
-                    "split": None if split is None else split.name, "dataset": dataset,
-                    "validation_unseen": val, "validation_source": val_source},
+    return HeadInfo(
+        created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        head=HeadShape(text_dim=head.text_dim, skeleton_dim=head.skeleton_dim, metric_hidden=head.metric_hidden,
+                       temperature_init=config.temperature, leaky_gamma=config.leaky_gamma,
+                       temperatures=tuple(float(v) for v in head.scaling_factors.detach().cpu()),
+                       parameters=parameter_count(head)),
+        text=TextInfo.from_dict(texts.to_dict()),
+        classes=HeadClasses(num_classes=int(num_classes), seen=tuple(int(c) for c in seen),
+                            unseen=tuple(int(c) for c in unseen), split=None if split is None else split.name,
+                            dataset=dataset, validation_unseen=tuple(int(c) for c in val),
+                            validation_source=val_source),
         # "training", not "recipe": a recipe is the skeleton preprocessing (skeleton/recipe.py)
-        "training": {**config.to_dict(), "lr": lr, "lr_source": lr_source, "optimizer": "Adam",
-                   "schedule": "linear warm-up from 0, then cosine to lr_min, set per epoch (released)",
-                   "loss": "multi-positive KL on DA + AA logits (released)"},
-        "features": {**features.summary(), "metadata": features.metadata},
-        "selection": {
+        training={**config.to_dict(), "lr": lr, "lr_source": lr_source, "optimizer": "Adam",
+                  "schedule": "linear warm-up from 0, then cosine to lr_min, set per epoch (released)",
+                  "loss": "multi-positive KL on DA + AA logits (released)"},
+        features={**features.summary(), "metadata": features.metadata},
+        selection={
             "protocol": ("checkpoint chosen on held-out seen classes (pseudo-unseen), never on the test set"
                          + ("; final head retrained on all seen classes and taken at that epoch"
                             if config.retrain else "; head from the validation run")),
@@ -433,7 +430,7 @@ def _metadata(head: DVTAHead, texts: ClassTexts, features: FeatureSet, split: Sp
                 k: (pct(v) if k in ("seen", "unseen", "harmonic") else v)
                 for k, v in val_gzsl.to_dict().items() if k in ("seen", "unseen", "harmonic", "calibration")},
         },
-        "metrics": {
+        metrics={
             **report,
             "test_selected_as_released": {
                 "note": ("best per-batch-mean zero-shot top-1 over all epochs on the TEST set, as the "
@@ -442,117 +439,21 @@ def _metadata(head: DVTAHead, texts: ClassTexts, features: FeatureSet, split: Sp
                 "top1_batch_mean": pct(test_selected.test_top1_batch_mean),
                 "top1": pct(test_selected.test_top1), "epoch": test_selected.epoch},
         },
-        "history": [{k: v for k, v in asdict(h).items() if v is not None} for h in history],
-    }
+        history=tuple({k: v for k, v in asdict(h).items() if v is not None} for h in history),
+    )
 
 
-# ------------------------------------------------------------------------------------------ save/load
-
-
-def sidecar_path(path: str | Path) -> Path:
-    """``head.safetensors`` -> ``head.json`` (the human-readable copy of the metadata)."""
-    p = Path(path)
-    return p.with_suffix(".json") if p.suffix == ".safetensors" else p.with_name(p.name + ".json")
-
-
-def save_head(path: str | Path, head: DVTAHead, metadata: dict[str, Any],
-              half: bool = False) -> tuple[Path, Path]:
-    """Write the head's state dict to ``path`` (.safetensors, metadata embedded) and the JSON beside it.
-
-    The tensors are the head's own state dict (released parameter names), so
-    ``head.load_state_dict(safetensors.torch.load_file(path))`` works without this module. ``half``
-    stores the floating-point tensors as float16 (half the file, e.g. for a model bundled in the
-    package); ``load_head`` (``load_state_dict``) casts them back into the float32 head.
-    """
-    from safetensors.torch import save_file
-
-    from dvta_live.outputs import atomic_path, write_text_atomic
-
-    p = Path(path)
-    if p.suffix != ".safetensors":
-        raise UserError("the head file must end in .safetensors", p, "e.g. --out my-head.safetensors")
-    state = {k: v.detach().cpu().contiguous() for k, v in head.state_dict().items()}
-    if half:
-        # the bridge stays float32: a copy of the backbone's classifier, exact, and only 0.1 MB
-        state = {k: v.half() if v.is_floating_point() and not k.startswith("bridge.") else v
-                 for k, v in state.items()}
-    metadata = {**metadata, "storage_dtype": "float16" if half else "float32"}
-    text = json.dumps(metadata, indent=1, default=_json_default)
-    with atomic_path(p) as tmp:
-        save_file(state, str(tmp), metadata={META_KEY: text})
-    side = sidecar_path(p)
-    write_text_atomic(side, text + "\n")
-    return p, side
-
-
-def _json_default(obj: Any) -> Any:
-    if isinstance(obj, (np.integer,)):
-        return int(obj)
-    if isinstance(obj, (np.floating,)):
-        return float(obj)
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, Path):
-        return str(obj)
-    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
-
-
-def training_settings(meta: dict[str, Any]) -> dict[str, Any]:
-    """A head's training settings from its metadata (heads written before 0.2 call them "recipe")."""
-    return meta.get("training") or meta.get("recipe") or {}
+# ----------------------------------------------------------------------------------------- legacy load
 
 
 def load_head(path: str | Path, device: str | torch.device = "cpu") -> tuple[DVTAHead, dict[str, Any]]:
-    """A head written by ``save_head`` and its metadata."""
-    from safetensors import SafetensorError, safe_open
-
-    p = Path(path)
-    if not p.is_file():
-        raise UserError("no such head file", p,
-                        "train one with: dvta train-head FEATURES --out HEAD.safetensors")
-    try:
-        with safe_open(str(p), framework="pt", device="cpu") as fh:
-            raw = (fh.metadata() or {}).get(META_KEY)
-            state = {k: fh.get_tensor(k) for k in fh.keys()}  # noqa: SIM118 - safe_open has no iteration
-    except (SafetensorError, OSError, ValueError) as exc:
-        raise UserError(f"not a safetensors file ({exc})", p,
-                        "give the .safetensors written by train-head") from None
-    if raw is None:
-        side = sidecar_path(p)
-        if not side.is_file():
-            raise UserError("holds no DVTA head metadata and has no .json beside it", p,
-                            "give a head written by dvta train-head")
-        raw = side.read_text(encoding="utf-8")
-    try:
-        meta = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise UserError(f"head metadata is not valid JSON ({exc})", p) from None
-    if meta.get("format") != HEAD_FORMAT:
-        raise UserError("is not a DVTA head file", p, "give a head written by dvta train-head")
-    bad = sorted(k for k, v in state.items() if v.is_floating_point() and not bool(torch.isfinite(v).all()))
-    if bad:  # a NaN weight would score every window NaN (and print invalid JSON), silently
-        raise UserError(f"weights {', '.join(bad[:3])}{' ...' if len(bad) > 3 else ''} hold NaN or infinite "
-                        "values", p, "retrain the head (a lower --lr usually avoids a diverging run)")
-    h = meta["head"]
-    head = DVTAHead(text_dim=int(h["text_dim"]), skeleton_dim=int(h.get("skeleton_dim", 256)),
-                    temperature=float(h.get("temperature_init", 0.1)),
-                    gamma=float(h.get("leaky_gamma", 0.01)),
-                    metric_hidden=int(h["metric_hidden"]))
-    if h.get("bridge"):  # the backbone's classifier as a second opinion (dvta.bridge)
-        from dvta_live.dvta.bridge import ClassifierBridge
-
-        head.bridge = ClassifierBridge(int(h["bridge"]["classes"]), head.skeleton_dim, head.text_dim,
-                                       float(h["bridge"]["weight"]), float(h["bridge"]["temperature"]))
-    try:
-        head.load_state_dict(state)
-    except RuntimeError as exc:
-        first = str(exc).strip().splitlines()[0]
-        raise UserError(f"weights do not match the head its metadata describes ({first[:160]})", p) from None
-    return head.to(device).eval(), meta
+    """``headfile.load_head`` with the metadata as a plain dict (``HeadInfo.to_dict()``), for callers
+    written before ``HeadInfo`` (scripts/build_default_model.py); new code uses ``headfile.load_head``."""
+    head, info = headfile.load_head(path, device)
+    return head, info.to_dict()
 
 
 __all__ = [
     "FALLBACK_LR", "RELEASED_LR", "EpochLog", "TrainConfig", "TrainResult", "load_head", "lr_at",
-    "new_head", "released_lr", "resolve_classes", "save_head", "sidecar_path",
-    "train_head", "train_run", "training_settings",
+    "new_head", "released_lr", "resolve_classes", "train_head", "train_run",
 ]

@@ -96,7 +96,7 @@ def export_engine_file(paths: ExportPaths, options: EngineOptions, notes: list[s
 def check_export_out(paths: ExportPaths, info: RecognizerInfo, split: bool, engine: bool,
                      timing_cache: Path | None) -> None:
     """Every file the export writes: not one of the model's files, writable; before minutes of export."""
-    from dvta_live.dvta.train import sidecar_path
+    from dvta_live.dvta.headfile import sidecar_path
     from dvta_live.outputs import check_output
 
     names = [paths.recognizer, paths.text, paths.window, paths.metadata]

@@ -53,7 +53,7 @@ def _source_file(spec: str) -> Path | None:
 
 
 def _model_files(model: Path) -> list[Path]:
-    from dvta_live.dvta.train import sidecar_path
+    from dvta_live.dvta.headfile import sidecar_path
     from dvta_live.recognizer import BACKBONE_FILE, HEAD_FILE
 
     if model.is_dir():
