@@ -20,7 +20,8 @@ import numpy as np
 import pytest
 
 import dvta_live
-from dvta_live.cli import main
+
+from conftest import dvta
 
 ASSETS = Path(dvta_live.__file__).parent / "assets"
 DEMO = ASSETS / "demo" / "cmu-86-01.dvta.safetensors"
@@ -44,16 +45,6 @@ class Case:
     needle: str  # the file (or option) the one-line message must name
     also: str = ""  # and this, where the case is about what the message says
     code: int = 1
-
-
-def dvta(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    """Run `dvta ARGS` as the console script does; (exit code, stdout, stderr)."""
-    capsys.readouterr()
-    with pytest.raises(SystemExit) as exc:
-        main(list(args))
-    out, err = capsys.readouterr()
-    code = exc.value.code
-    return (0 if code is None else int(code)), out, err
 
 
 def snapshot(root: Path) -> dict[str, tuple[bytes, int]]:
@@ -403,6 +394,8 @@ def test_jsonl_on_stdout_is_only_json(tmp_path: Path, capsys: pytest.CaptureFixt
 
 def test_a_video_run_shows_no_native_log_noise(tmp_path: Path) -> None:
     """MediaPipe / LiteRT / glog write ~100 lines to fd 2 on a video run; the user sees only dvta's."""
+    # a subprocess: what is tested is the process's own fd 2, which native libraries write to directly
+    # and which they set up once per process (in-process, an earlier test has already initialised them)
     import subprocess
     import sys
 
@@ -425,6 +418,7 @@ def test_ctrl_c_exits_130_during_start_up_and_after_with_the_summary(tmp_path: P
     import sys
     import time
 
+    # a subprocess: SIGINT delivered to the real `python -m dvta_live` process and its exit status 130
     env = {**os.environ, "OMP_NUM_THREADS": "1", "COLUMNS": "200", "HF_HUB_OFFLINE": "1"}
     args = [sys.executable, "-m", "dvta_live", "run", "-s", str(demo(tmp_path)), "--loop", "0", "--runtime",
             "torch", "-q"]
@@ -455,6 +449,8 @@ def test_a_rejected_labels_edit_is_a_line_and_a_jsonl_event(tmp_path: Path) -> N
     import sys
     import time
 
+    # a subprocess: the run loops forever while the file is edited, and only a signal stops it (the way
+    # a user does); in-process nothing outside the run could stop it
     env = {**os.environ, "OMP_NUM_THREADS": "1", "COLUMNS": "200", "HF_HUB_OFFLINE": "1"}
     mine, events = labels(tmp_path), tmp_path / "events.jsonl"
     proc = subprocess.Popen([sys.executable, "-m", "dvta_live", "run", "-s", str(demo(tmp_path)), "-l", str(mine),
@@ -538,6 +534,7 @@ def test_torchrun_two_cpu_ranks_keep_rank_0s_record(tmp_path: Path) -> None:
     from dvta_live.skeleton.sequence import SkeletonDataset, SkeletonSequence
     from dvta_live.skeleton.store import save_dataset
 
+    # subprocesses: torchrun starts two ranks, each its own process (what is tested)
     take = read_path(DEMO).sequences[0].data  # real motion, cut into 8 short labelled clips
     clips = tuple(SkeletonSequence(np.ascontiguousarray(take[:, i * 60:(i + 1) * 60]), label=i % 2,
                                    name=f"clip{i}", fps=30.0, subject=1 + i % 2) for i in range(8))

@@ -7,9 +7,6 @@ metrics.json, MODEL_CARD.md), with a margin."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections import Counter
 
 import numpy as np
@@ -19,7 +16,7 @@ import torch
 from dvta_live.dvta.bridge import DEFAULT_WEIGHT
 from dvta_live.recognizer import bundled_model_path, load_recognizer
 
-from conftest import REPO, shared_path
+from conftest import REPO, dvta, shared_path
 
 torch.set_num_threads(1)
 
@@ -91,12 +88,10 @@ def test_bundled_demo_is_small_and_reads() -> None:
     assert (y > 0.3).mean() > 0.95
 
 
-def test_dvta_run_without_arguments_replays_the_demo() -> None:
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    result = subprocess.run([sys.executable, "-m", "dvta_live", "run", "--no-realtime", "-q", "--jsonl", "-"],
-                            capture_output=True, text=True, cwd=REPO, env=env, timeout=120, check=False)
-    assert result.returncode == 0, result.stderr[-2000:]
-    records = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+def test_dvta_run_without_arguments_replays_the_demo(capsys: pytest.CaptureFixture[str], one_torch_thread) -> None:  # type: ignore[no-untyped-def]
+    code, out, err = dvta(capsys, "run", "--no-realtime", "-q", "--jsonl", "-")
+    assert code == 0, err[-2000:]
+    records = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
     assert records[0]["event"] == "start" and "cmu-86-01" in records[0]["source"]
     preds = [r for r in records if r["event"] == "prediction"]
     assert len(preds) > 20
@@ -142,17 +137,15 @@ def test_bundled_model_carries_the_bridge_and_pack_can_leave_it_out(tmp_path) ->
 
 
 @pytest.mark.parametrize(("clip", "action"), [("jump__darebee__1.mp4", "jump"), ("kick__prash__1.mp4", "kick")])
-def test_real_people_on_video_through_the_bridge(clip: str, action: str) -> None:
+def test_real_people_on_video_through_the_bridge(clip: str, action: str, capsys: pytest.CaptureFixture[str],
+                                                 one_torch_thread) -> None:  # type: ignore[no-untyped-def]
     """Real RGB clips of people (measurement only, never trained on): `dvta run` on the video with the
     benchmark's 16 actions names the action in most windows. Without the bridge the head called these
     "sit down" / "climb" (bench/results/real_video_ablation.md, rows 0 and 9)."""
     video = shared_path("data", "videos", "real-actions", clip)
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    result = subprocess.run([sys.executable, "-m", "dvta_live", "run", "-s", str(video), "-l",
-                             str(REPO / "bench" / "labels" / "real-actions.yaml"), "--no-realtime", "-q",
-                             "--jsonl", "-"], capture_output=True, text=True, cwd=REPO, env=env, timeout=300,
-                            check=False)
-    assert result.returncode == 0, result.stderr[-2000:]
-    records = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    code, out, err = dvta(capsys, "run", "-s", str(video), "-l", str(REPO / "bench" / "labels" / "real-actions.yaml"),
+                          "--no-realtime", "-q", "--jsonl", "-")
+    assert code == 0, err[-2000:]
+    records = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
     top = Counter(r["top"][0]["name"] for r in records if r["event"] == "prediction" and r["top"])
     assert top and top.most_common(1)[0][0] == action, top  # measured: jump 25 of 26 windows, kick 3 of 3 (bench/results/real_video.json)

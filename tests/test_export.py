@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +31,7 @@ from dvta_live.export.onnx_export import export_onnx, onnx_metadata
 from dvta_live.recognizer import load_recognizer, save_untrained_model
 from dvta_live.runtimes import OnnxRuntime, TorchRuntime, open_runtime
 
-from conftest import shared_path
+from conftest import assert_one_line_error, dvta, shared_path
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 FP32_REL = 1e-4  # max |onnx - eager| / max |eager|; measured ~1e-6
@@ -247,30 +245,17 @@ def test_stale_or_mismatched_engine_is_refused(tmp_path: Path) -> None:
 # ------------------------------------------------------------------------------------------- CLI
 
 
-def _dvta(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "dvta_live", *args], capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "COLUMNS": "200"}, check=False)
-
-
-def _one_line_error(result: subprocess.CompletedProcess[str], *needles: str) -> None:
-    assert result.returncode != 0 and "Traceback" not in result.stderr + result.stdout
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert lines and lines[0].startswith("error:"), result.stderr
-    text = " ".join(lines)  # one message; rich may wrap it
-    for needle in needles:
-        assert needle in text, (needle, text)
-
-
 @pytest.mark.skipif(tensorrt_missing() is None, reason="TensorRT and a GPU are here: the engine is buildable")
-def test_engine_export_without_tensorrt_says_what_is_missing(stgcn: tuple[Path, Path]) -> None:
-    _one_line_error(_dvta("export", "--model", str(stgcn[0]), "--format", "engine"), "TensorRT", "tensorrt",
-                    "pip install")
+def test_engine_export_without_tensorrt_says_what_is_missing(stgcn: tuple[Path, Path],
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    assert_one_line_error(dvta(capsys, "export", "--model", str(stgcn[0]), "--format", "engine"), "TensorRT",
+                          "tensorrt", "pip install")
 
 
-def test_export_cli_errors_are_one_line(tmp_path: Path) -> None:
+def test_export_cli_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from dvta_live.cli import app
 
-    _one_line_error(_dvta("export", "--format", "plan", "--model", str(tmp_path)), "--format onnx")
+    assert_one_line_error(dvta(capsys, "export", "--format", "plan", "--model", str(tmp_path)), "--format onnx")
     for args, needle in ((["export", "--model", str(tmp_path / "nope")], "no such model"),
                          (["benchmark", "--model", str(tmp_path), "--batch", "x"], "whole numbers")):
         result = CliRunner().invoke(app, args)  # in-process: main() turns this UserError into one line
