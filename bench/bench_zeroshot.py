@@ -1,8 +1,12 @@
-"""The whole zero-shot pipeline on real data, with `dvta` commands only, beside PURLS' published numbers.
+"""The whole zero-shot pipeline on real data, through the library `dvta` commands call, beside PURLS'
+published numbers.
 
-For each split and seed: train a backbone from scratch on the seen classes only -> extract features ->
-train the DVTA head (this project's own context descriptions) -> zero-shot top-1 on the unseen classes.
-Writes a markdown table (mean +- std over seeds) and the raw results as JSON.
+For each split and seed: train a backbone from scratch on the seen classes only (``train_backbone``, as
+`dvta train-backbone --split`) -> extract features (``extract_features``, as `dvta extract-features`) ->
+train the DVTA head with this project's own context descriptions (``train_head``, as `dvta train-head`)
+-> zero-shot top-1 on the unseen classes (``evaluate_head_file``, as `dvta evaluate`). One process: the
+library is imported once, not once per step. Writes a markdown table (mean +- std over seeds) and the
+raw results as JSON.
 
     python bench/bench_zeroshot.py --shared ../shared --out bench/results/zeroshot
     python bench/bench_zeroshot.py --splits utd-mhad-22/5 --seeds 1 --backbone-epochs 10   # quick look
@@ -11,16 +15,21 @@ Writes a markdown table (mean +- std over seeds) and the raw results as JSON.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import fcntl
 import json
+import shlex
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from dvta_live.dvta.train import SELECTION_RULE as CURRENT_RULE
+
+if TYPE_CHECKING:
+    from dvta_live.dvta.train import TrainConfig
 
 # PURLS (CVPR 2024) supplementary Table 8, zero-shot top-1 on the unseen classes (../shared/README.md).
 PURLS = {
@@ -30,32 +39,61 @@ PURLS = {
 DATA = {"utd-mhad": "data/utd-mhad", "nw-ucla": "data/nw-ucla"}
 
 
-def dvta(*args: str) -> str:
-    result = subprocess.run([sys.executable, "-m", "dvta_live", *args], capture_output=True, text=True,
-                            check=False)
-    if result.returncode != 0:
-        raise SystemExit(f"dvta {' '.join(args)} failed:\n{result.stderr[-2000:]}")
-    return result.stdout
+def head_config(head_args: str, epochs: int, seed: int) -> TrainConfig:
+    """train-head's options in --head-args (as the results record them) -> the head's TrainConfig."""
+    from dvta_live.dvta.train import TrainConfig
+
+    parser = argparse.ArgumentParser(prog="--head-args", add_help=False)
+    parser.add_argument("--batch-size", type=int)
+    parser.add_argument("--lr", type=float)
+    parser.add_argument("--warmup-epochs", type=int)
+    parser.add_argument("--weight-decay", type=float)
+    parser.add_argument("--metric-hidden", type=int, help="0: the text dim, as in the paper")
+    parser.add_argument("--val-count", type=int)
+    parser.add_argument("--val-fraction", type=float, dest="val_seen_fraction")
+    parser.add_argument("--no-retrain", action="store_false", dest="retrain", default=None)
+    parser.add_argument("--select-any-epoch", action="store_false", dest="select_after_warmup", default=None)
+    parser.add_argument("--device")
+    given = {k: v for k, v in vars(parser.parse_args(shlex.split(head_args))).items() if v is not None}
+    if given.get("metric_hidden") == 0:
+        given["metric_hidden"] = None
+    return dataclasses.replace(TrainConfig(epochs=epochs, seed=seed), **given)
 
 
 def run_one(split: str, seed: int, shared: Path, work: Path, backbone_epochs: int, head_epochs: int,
-            head_args: list[str]) -> dict:
+            head_args: str) -> dict:
+    from dvta_live.backbone.config import ClassChoice
+    from dvta_live.backbone.config import TrainConfig as BackboneConfig
+    from dvta_live.backbone.extract import extract_features
+    from dvta_live.backbone.train import train_backbone
+    from dvta_live.dvta.evaluate import evaluate_head_file
+    from dvta_live.dvta.features import class_texts_from_labels, load_features
+    from dvta_live.dvta.headfile import save_head
+    from dvta_live.dvta.splits import get_split
+    from dvta_live.dvta.train import train_head
+
     dataset = split.rsplit("-", 1)[0]
-    data = str(shared / DATA[dataset])
+    data = [shared / DATA[dataset]]
+    config = head_config(head_args, head_epochs, seed)  # a bad --head-args fails before any training
     tag = f"{split.replace('/', '_')}-seed{seed}"
     run, features = work / tag / "backbone", work / tag / "features"
     head = work / tag / "head.safetensors"
     started = time.perf_counter()
-    dvta("train-backbone", data, "--split", split, "--seed", str(seed), "--epochs", str(backbone_epochs),
-         "-o", str(run), *(["--resume"] if (run / "last.pt").is_file() else []))  # an interrupted bench continues
+    print(f"{tag}: backbone, {backbone_epochs} epochs", flush=True)
+    backbone = train_backbone(data, run, ClassChoice(split=split),
+                              config=BackboneConfig(epochs=backbone_epochs, seed=seed),
+                              resume=(run / "last.pt").is_file())  # an interrupted bench continues
     backbone_s = time.perf_counter() - started
-    dvta("extract-features", "-b", str(run / "backbone.safetensors"), data, "--split", split, "-o", str(features))
-    dvta("train-head", str(features), "--split", split, "--labels", dataset, "--epochs", str(head_epochs),
-         "--seed", str(seed), "-o", str(head), *head_args)
-    report = json.loads(dvta("evaluate", str(head), str(features), "--json", "--no-confusion"))
-    selection = json.loads(head.with_suffix(".json").read_text())["selection"]
+    print(f"{tag}: features, head ({head_epochs} epochs), evaluation", flush=True)
+    extract_features(backbone.path, data, features, split=split)
+    chosen = get_split(split)
+    result = train_head(load_features(features), class_texts_from_labels(dataset), chosen, config,
+                        dataset=chosen.dataset)
+    save_head(head, result.head, result.info)
+    report = evaluate_head_file(head, features)
+    selection = result.info.selection
     return {"split": split, "seed": seed, "zsl_top1": report["zsl"]["top1"], "head_epochs": head_epochs,
-            "head_args": " ".join(head_args), "backbone_epochs": backbone_epochs,
+            "head_args": " ".join(head_args.split()), "backbone_epochs": backbone_epochs,
             "selection": selection.get("rule", OLD_RULE), "best_epoch": selection["best_epoch"],
             "backbone_s": backbone_s, "total_s": time.perf_counter() - started}
 
@@ -144,7 +182,7 @@ def main() -> None:
             if (split, seed) in done:
                 continue
             row = run_one(split, seed, args.shared, args.out / "work", args.backbone_epochs, args.head_epochs,
-                          args.head_args.split())
+                          args.head_args)
             rows = append_row(results, row)
             print(json.dumps(row), flush=True)
     table = render_table(rows, list(PURLS))

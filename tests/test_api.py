@@ -42,6 +42,7 @@ def test_importing_the_package_and_the_cli_loads_no_torch() -> None:
     code = ("import sys, dvta_live, dvta_live.cli; dvta_live.load; "
             "heavy = [m for m in ('torch', 'onnxruntime', 'mediapipe', 'sentence_transformers') if m in sys.modules]; "
             "print(heavy)")
+    # a subprocess: only a fresh interpreter shows what an import loads (this one has torch already)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
 

@@ -546,6 +546,7 @@ print(bad)
 
 def test_cache_is_safe_with_concurrent_writer_processes(tmp_path: Path) -> None:
     """Four processes write and read the same 50 entries at once: no reader ever sees a broken entry."""
+    # subprocesses: the cache's file locking and atomic writes are between processes (what is tested)
     root = tmp_path / "shared-cache"
     procs = [subprocess.Popen([sys.executable, "-c", _WRITER, str(root), str(seed)], stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True) for seed in range(4)]
