@@ -25,7 +25,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_cli import assert_one_line_error, run_dvta
 from test_convert import LOOSE_RANGE, median_bone_lengths
 
 from dvta_live.errors import DataError
@@ -35,7 +34,7 @@ from dvta_live.skeleton.readers import detect_format, read_path
 from dvta_live.skeleton.sequence import SkeletonDataset, SkeletonSequence
 from dvta_live.skeleton.summary import summarize
 
-from conftest import shared_path
+from conftest import assert_one_line_error, dvta, shared_path
 
 J = NTU25.index
 SIZE_RANGE = (0.8, 1.6)
@@ -372,15 +371,15 @@ def test_amc_without_asf_and_broken_asf(tmp_path: Path) -> None:
     assert str(asf) in str(err.value)
 
 
-def test_dvta_data_inspect_reads_the_mocap_folders(tmp_path: Path) -> None:
+def test_dvta_data_inspect_reads_the_mocap_folders(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     import json
 
     for folder, sequences, classes in ((bandai_dir("dataset-2-subset"), 140, 10), (cmu_dir(), 12, 7)):
-        result = run_dvta("data", "inspect", str(folder), "--json")
-        assert result.returncode == 0, result.stderr
-        summary = json.loads(result.stdout)
+        code, out, err = dvta(capsys, "data", "inspect", str(folder), "--json")
+        assert code == 0, err
+        summary = json.loads(out)
         assert (summary["num_sequences"], summary["num_classes"], summary["unlabelled"]) == \
             (sequences, classes, 0)
     broken = _copy_cut(bandai_dir("dataset-1") / "dataset-1_bow_normal_001.bvh",
                        tmp_path / "dataset-1_bow_normal_001.bvh", 0.7)
-    assert_one_line_error(run_dvta("data", "inspect", str(broken)), str(broken))
+    assert_one_line_error(dvta(capsys, "data", "inspect", str(broken)), str(broken))
