@@ -18,7 +18,7 @@ _WHERE = {
     "EditResult": "edit", "add_action": "edit", "init_labels": "edit", "remove_action": "edit", "write_atomic": "edit",
     "DEFAULT_MODEL": "encoder", "ModelRef": "encoder", "TextEncoder": "encoder", "encode_labels": "encoder", "get_encoder": "encoder", "packaged_model_path": "encoder", "resolve_model": "encoder",
     "LabelsError": "loader", "Problem": "loader", "check_labels": "loader", "load_labels": "loader", "parse_labels": "loader",
-    "Action": "schema", "Labels": "schema", "TextTensor": "schema", "name_key": "schema",
+    "Action": "schema", "Example": "schema", "Labels": "schema", "TextTensor": "schema", "name_key": "schema",
     "LabelsState": "watcher", "LabelsWatcher": "watcher",
 }
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "Action",
     "EditResult",
     "EmbeddingCache",
+    "Example",
     "Labels",
     "LabelsError",
     "LabelsState",

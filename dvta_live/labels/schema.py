@@ -27,13 +27,28 @@ def name_key(name: str) -> str:
 
 
 @dataclass(frozen=True)
+class Example:
+    """One recorded example of an action (``examples:`` in a labels file): a clip file, or the stretch
+    ``start_s``-``end_s`` (seconds) of it. ``source`` is the entry as written (``path[#start-end]``);
+    ``path`` is resolved against the labels file's folder."""
+
+    source: str
+    path: Path
+    start_s: float | None = None
+    end_s: float | None = None
+    line: int = 0
+
+
+@dataclass(frozen=True)
 class Action:
-    """One action of a labels file. `context` is one or more sentences; `line` is 1-based in the file."""
+    """One action of a labels file. `context` is one or more sentences; `line` is 1-based in the file;
+    `examples` are recorded clips of it that the recogniser matches windows against, beside the text."""
 
     name: str
     context: tuple[str, ...]
     aliases: tuple[str, ...] = ()
     line: int = 0
+    examples: tuple[Example, ...] = ()
 
     @property
     def key(self) -> str:
