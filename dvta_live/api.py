@@ -43,10 +43,13 @@ def available_models() -> dict[str, Path]:
 
 
 def load(model: str | Path | None = None, labels: str | Path | None = None, runtime: str = "auto", *,
-         threads: int | None = None, device: str | None = None) -> Recognizer:
+         threads: int | None = None, device: str | None = None,
+         example_weight: float | None = None) -> Recognizer:
     """A ready recogniser. ``model``: a model folder, a head file, a name from ``available_models()``,
     or None (the bundled model); ``labels``: a labels file (YAML), or None (the bundled everyday
-    labels); ``runtime``: auto | tensorrt | onnx | torch (auto picks the fastest here)."""
+    labels); ``runtime``: auto | tensorrt | onnx | torch (auto picks the fastest here);
+    ``example_weight``: how much the labels' recorded examples count beside the text (None: the
+    default, ``dvta.examples.DEFAULT_WEIGHT``; 0: text alone)."""
     from dvta_live.recognizer import default_model
     from dvta_live.runtimes import open_runtime
 
@@ -55,7 +58,7 @@ def load(model: str | Path | None = None, labels: str | Path | None = None, runt
         else default_model(model)
     rt = open_runtime(path, runtime, device=device, threads=threads)
     try:
-        return Recognizer(rt, labels)
+        return Recognizer(rt, labels, example_weight=example_weight)
     except BaseException:
         rt.close()
         raise
@@ -65,11 +68,17 @@ class Recognizer:
     """A model behind a runtime, scored against a labels file. The labels file is watched: an edit is
     used at the next call (a broken edit keeps the last good labels; ``labels_status`` says why)."""
 
-    def __init__(self, runtime: Runtime, labels: str | Path | None = None) -> None:
+    def __init__(self, runtime: Runtime, labels: str | Path | None = None, *,
+                 example_weight: float | None = None) -> None:
+        from dvta_live.dvta.examples import DEFAULT_WEIGHT
+        from dvta_live.realtime.example_bank import ExampleBank
+
         self.runtime = runtime
         self.watcher = self._watch(labels)
+        # the labels' recorded examples, matched beside the text (features cached per model)
+        self.examples = ExampleBank(runtime, weight=DEFAULT_WEIGHT if example_weight is None else example_weight)
         # the class side, computed once per labels version (as the live loop does), not once per window
-        self._prepared: tuple[LabelsWatcher, int, PreparedText] | None = None
+        self._prepared: tuple[Any, ...] | None = None
 
     # -- labels ----------------------------------------------------------------------------------------
     def _watch(self, labels: str | Path | None) -> LabelsWatcher:
@@ -120,10 +129,12 @@ class Recognizer:
         """The runtime's class side for the labels in use, prepared again only when they change."""
         self.watcher.poll()
         watcher = self.watcher
-        state = watcher.state  # one snapshot: generation and text belong together
-        if self._prepared is None or self._prepared[0] is not watcher or self._prepared[1] != state.generation:
-            self._prepared = (watcher, state.generation, self.runtime.prepare_text(state.text.embeddings))
-        return self._prepared[2]
+        state = watcher.state  # one snapshot: generation, text and examples belong together
+        examples = [a.examples for a in state.labels.actions]
+        if self._prepared is None or self._prepared[:3] != (watcher, state.generation, examples):
+            side = self.examples.side(state.labels, len(state.text.names), wait=True)
+            self._prepared = (watcher, state.generation, examples, self.runtime.prepare_text(state.text.embeddings, side))
+        return self._prepared[3]
 
     def predict(self, window: Any, *, top_k: int = 5, threshold: float = 0.25) -> Prediction:
         """One window -> an immutable ``Prediction`` (the live loop's type, unsmoothed): its ``label`` is
@@ -167,12 +178,12 @@ class Recognizer:
         config = replace(config or LiveConfig(), **options)
         if isinstance(source, LiveInput):
             yield from recognize(source.source, self.runtime, self.watcher, config, pose=source.pose,
-                                 stats=stats, stop=stop)
+                                 stats=stats, stop=stop, examples=self.examples)
             return
         with open_input(source, realtime=realtime, mirrored=mirrored, loop=loop, pose_model=pose_model,
                         people=people) as opened:
             yield from recognize(opened.source, self.runtime, self.watcher, config, pose=opened.pose,
-                                 stats=stats, stop=stop)
+                                 stats=stats, stop=stop, examples=self.examples)
 
     def close(self) -> None:
         """Release the runtime's sessions and device memory."""

@@ -25,6 +25,8 @@ from dvta_live.export.profile import ProfileBounds
 from dvta_live.recognizer import RecognizerInfo
 
 RUNTIMES = ("auto", "tensorrt", "onnx", "torch")
+# The example side of a labels file (dvta.examples.example_side): keys [K, F + 1], values [K, C]
+Examples = tuple[np.ndarray, np.ndarray]
 
 
 @dataclass(frozen=True, eq=False)
@@ -44,12 +46,18 @@ class Runtime(ABC):
     profile: ProfileBounds | None = None
 
     @abstractmethod
-    def prepare_text(self, text: np.ndarray) -> PreparedText:
-        """[C, 2, D] float32 text tensor -> the class side, computed once per labels file."""
+    def prepare_text(self, text: np.ndarray, examples: Examples | None = None) -> PreparedText:
+        """[C, 2, D] float32 text tensor (and the labels' example side, ``dvta.examples.example_side``: keys
+        [K, F + 1], values [K, C]; None: text alone) -> the class side, computed once per labels file."""
 
     @abstractmethod
     def scores(self, windows: np.ndarray, text: PreparedText) -> np.ndarray:
         """[B, 3, window, 25, 2] float32 recipe output -> [B, C] float32 scores (logits), any B."""
+
+    @abstractmethod
+    def features(self, windows: np.ndarray, text: PreparedText) -> np.ndarray:
+        """[B, 3, window, 25, 2] recipe output -> [B, F] float32 backbone features (what a recorded example
+        is matched by); ``text`` is any prepared class side (an exported graph takes one)."""
 
     def describe(self) -> str:
         return self.name
@@ -88,6 +96,19 @@ class Runtime(ABC):
                             self.info.path, f"encode the labels with {self.info.text_model}, the head's text model")
         return text
 
+    def _check_examples(self, examples: Examples | None, num_classes: int) -> tuple[np.ndarray, np.ndarray]:
+        """The example side as float32 arrays, the all-zero row (adds nothing) when there is none."""
+        from dvta_live.dvta.examples import example_side
+
+        if examples is None:
+            return example_side(np.zeros((0, self.info.feature_dim)), [], num_classes, feature_dim=self.info.feature_dim)
+        keys, values = (np.ascontiguousarray(a, dtype=np.float32) for a in examples)
+        if (keys.ndim != 2 or keys.shape[1] != self.info.feature_dim + 1 or values.shape != (len(keys), num_classes)
+                or not len(keys)):
+            raise ValueError(f"example side must be keys [K >= 1, {self.info.feature_dim + 1}] and values "
+                             f"[K, {num_classes}], got {list(keys.shape)} and {list(values.shape)}")
+        return keys, values
+
     def _check_windows(self, windows: np.ndarray) -> np.ndarray:
         windows = np.ascontiguousarray(windows, dtype=np.float32)
         expected = (3, self.info.window, 25, 2)
@@ -112,17 +133,29 @@ class TorchRuntime(Runtime):
         self.model, self.info = load_recognizer(model_path, self.device)
         self.name = "torch" if self.device.type == "cpu" else f"torch-{self.device.type}"
 
-    def prepare_text(self, text: np.ndarray) -> PreparedText:
+    def prepare_text(self, text: np.ndarray, examples: Examples | None = None) -> PreparedText:
+        from dvta_live.dvta.examples import ExampleSide
+
         text = self._check_text(text)
-        with self._torch.inference_mode():
-            side = self.model.head.encode_text(self._torch.from_numpy(text).to(self.device))
-        return PreparedText(int(text.shape[0]), side)
+        keys, values = self._check_examples(examples, int(text.shape[0]))
+        torch = self._torch
+        with torch.inference_mode():
+            side = self.model.head.encode_text(torch.from_numpy(text).to(self.device))
+            ex = ExampleSide(torch.from_numpy(keys).to(self.device), torch.from_numpy(values).to(self.device))
+        return PreparedText(int(text.shape[0]), (side, ex))
 
     def scores(self, windows: np.ndarray, text: PreparedText) -> np.ndarray:
         windows = self._check_windows(windows)
+        side, examples = text.value
         with self._torch.inference_mode():
             x = self._torch.from_numpy(windows).to(self.device)
-            out = self.model.head.score(self.model.features(x), text.value)
+            out = self.model.head.score(self.model.features(x), side, examples=examples)
+        return out.float().cpu().numpy()
+
+    def features(self, windows: np.ndarray, text: PreparedText) -> np.ndarray:
+        windows = self._check_windows(windows)
+        with self._torch.inference_mode():
+            out = self.model.features(self._torch.from_numpy(windows).to(self.device))
         return out.float().cpu().numpy()
 
 
@@ -153,9 +186,9 @@ def _shape_spec(shapes: dict[str, tuple[int, ...]]) -> str:
 
 def ort_tensorrt_profile(profile: ProfileBounds, window: int, text_dim: int) -> dict[str, str]:
     """The TensorRT provider's explicit profile options for the window graph's inputs."""
-    from dvta_live.export.profile import TEXT_SIDE_NAMES
+    from dvta_live.export.profile import WINDOW_INPUTS
 
-    shapes = {name: profile.shapes(name, window, text_dim) for name in ("skeleton", *TEXT_SIDE_NAMES)}
+    shapes = {name: profile.shapes(name, window, text_dim) for name in WINDOW_INPUTS}
     return {f"trt_profile_{kind}_shapes": _shape_spec({n: s[i] for n, s in shapes.items()})
             for i, kind in enumerate(("min", "opt", "max"))}
 
@@ -296,11 +329,12 @@ class OnnxRuntime(Runtime):
             return (name, {"device_id": device_id})
         return name
 
-    def prepare_text(self, text: np.ndarray) -> PreparedText:
+    def prepare_text(self, text: np.ndarray, examples: Examples | None = None) -> PreparedText:
         text = self._check_text(text)
         self.check_classes(int(text.shape[0]))
         side = dict(zip(self._side_names, self.text_session.run(list(self._side_names), {"text": text}),
                         strict=True))
+        side["example_keys"], side["example_values"] = self._check_examples(examples, int(text.shape[0]))
         side = {n: v for n, v in side.items() if n in self._window_inputs}  # "context": only with a bridge
         if self._on_gpu:  # upload once per labels file, not once per window
             side = {n: self._ort.OrtValue.ortvalue_from_numpy(v, "cuda", self._device_id) for n, v in side.items()}
@@ -310,14 +344,19 @@ class OnnxRuntime(Runtime):
         windows = self._check_windows(windows)
         return self._batched(windows, text.num_classes, lambda chunk: self._run(chunk, text.value))
 
-    def _run(self, windows: np.ndarray, side: dict[str, Any]) -> np.ndarray:
+    def features(self, windows: np.ndarray, text: PreparedText) -> np.ndarray:
+        windows = self._check_windows(windows)
+        return self._batched(windows, self.info.feature_dim,
+                             lambda chunk: self._run(chunk, text.value, "feature"))
+
+    def _run(self, windows: np.ndarray, side: dict[str, Any], output: str = "scores") -> np.ndarray:
         if not self._on_gpu:
-            return self.window_session.run(["scores"], {"skeleton": windows, **side})[0]
+            return self.window_session.run([output], {"skeleton": windows, **side})[0]
         binding = self.window_session.io_binding()
         binding.bind_cpu_input("skeleton", windows)
         for name, value in side.items():
             binding.bind_ortvalue_input(name, value)
-        binding.bind_output("scores")
+        binding.bind_output(output)
         self.window_session.run_with_iobinding(binding)
         return binding.copy_outputs_to_cpu()[0]
 
@@ -380,7 +419,7 @@ class TensorRTRuntime(Runtime):
         names = [self.engine.get_tensor_name(i) for i in range(self.engine.num_io_tensors)]
         self.inputs = [n for n in names if self.engine.get_tensor_mode(n) == trt.TensorIOMode.INPUT]
         self.outputs = [n for n in names if n not in self.inputs]
-        if self.outputs != ["scores"] or "skeleton" not in self.inputs:
+        if self.outputs not in (["scores"], ["scores", "feature"]) or "skeleton" not in self.inputs:
             raise UserError(f"engine tensors {names} are not a dvta-live engine's", self.engine_path,
                             "rebuild it: dvta export --format engine")
         self._dtypes = {n: _torch_dtype(torch, trt, self.engine.get_tensor_dtype(n), self.engine_path)
@@ -402,7 +441,10 @@ class TensorRTRuntime(Runtime):
             classes = [shape[0] for shape in self.profile_shapes("text")]
         else:  # window graph: keys [3, C, D]
             classes = [shape[1] for shape in self.profile_shapes("keys")]
-        actual = ProfileBounds(*batch, *classes)
+        # K: example windows (a window-graph engine); an engine of the whole recogniser takes none
+        examples = ([shape[0] for shape in self.profile_shapes("example_keys")] if "example_keys" in self.inputs
+                    else [ProfileBounds.min_examples, ProfileBounds.opt_examples, ProfileBounds.max_examples])
+        actual = ProfileBounds(*batch, *classes, *examples)
         if actual.to_dict() != self.header.get("profile"):
             raise UserError(f"the engine's optimisation profile {actual.to_dict()} is not the one its header "
                             f"records ({self.header.get('profile')})", self.engine_path,
@@ -415,28 +457,45 @@ class TensorRTRuntime(Runtime):
             raise UserError(f"the labels have {num_classes} classes; this engine was built for {p.min_classes}-"
                             f"{p.max_classes}", self.engine_path, p.classes_fix(num_classes))
 
-    def prepare_text(self, text: np.ndarray) -> PreparedText:
+    def prepare_text(self, text: np.ndarray, examples: Examples | None = None) -> PreparedText:
         text = self._check_text(text)
         c = int(text.shape[0])
         self.check_classes(c)
+        keys, values = self._check_examples(examples, c)
+        if "example_keys" not in self.inputs and values.any():
+            raise UserError("this engine was built from the whole recogniser graph, which takes no examples",
+                            self.engine_path, "rebuild it from the window graph: dvta export --format engine")
+        p = self.profile
+        if p is not None and "example_keys" in self.inputs and not p.fits_examples(len(keys)):
+            raise UserError(f"the labels' examples make {len(keys)} example windows; this engine takes "
+                            f"{p.min_examples}-{p.max_examples}", self.engine_path,
+                            "use fewer or shorter examples, or another --runtime")
         torch = self._torch
         with torch.inference_mode(), self._cuda.scope():
             t = torch.from_numpy(text).to(self.device)
             if "text" in self.inputs:  # an engine of the whole recogniser takes the text itself
                 value = {"text": t.to(self._dtypes["text"]).contiguous()}
             else:
-                side = self.model.head.encode_text(t)
-                value = {n: v.to(self._dtypes[n]).contiguous() for n, v in side._asdict().items()
+                side = {**self.model.head.encode_text(t)._asdict(), "example_keys": torch.from_numpy(keys),
+                        "example_values": torch.from_numpy(values)}
+                value = {n: v.to(self.device).to(self._dtypes[n]).contiguous() for n, v in side.items()
                          if n in self.inputs}  # "context" is an input only of a head with a bridge
         self._cuda.synchronize()
         return PreparedText(c, value)
 
     def scores(self, windows: np.ndarray, text: PreparedText) -> np.ndarray:
         windows = self._check_windows(windows)
-        return self._batched(windows, text.num_classes, lambda chunk: self._run(chunk, text))
+        return self._batched(windows, text.num_classes, lambda chunk: self._run(chunk, text)["scores"])
 
-    def _run(self, windows: np.ndarray, text: PreparedText) -> np.ndarray:
-        """One execution on a batch within the profile (``_batched`` sees to that)."""
+    def features(self, windows: np.ndarray, text: PreparedText) -> np.ndarray:
+        if "feature" not in self.outputs:
+            raise UserError("this engine was built from the whole recogniser graph, which gives no features",
+                            self.engine_path, "rebuild it from the window graph: dvta export --format engine")
+        windows = self._check_windows(windows)
+        return self._batched(windows, self.info.feature_dim, lambda chunk: self._run(chunk, text)["feature"])
+
+    def _run(self, windows: np.ndarray, text: PreparedText) -> dict[str, np.ndarray]:
+        """One execution on a batch within the profile (``_batched`` sees to that): every output."""
         torch, context, side = self._torch, self.context, text.value
         with self._lock, torch.inference_mode(), self._cuda.scope():
             x = torch.from_numpy(windows).to(self.device).to(self._dtypes["skeleton"]).contiguous()
@@ -453,17 +512,21 @@ class TensorRTRuntime(Runtime):
             if unresolved:
                 raise UserError(f"TensorRT cannot infer the shapes of {list(unresolved)} from these inputs",
                                 self.engine_path, "rebuild it: dvta export --format engine")
-            shape = tuple(context.get_tensor_shape("scores"))
-            if shape != (len(windows), text.num_classes):
-                raise UserError(f"this engine gives scores of shape {list(shape)} for {len(windows)} windows",
-                                self.engine_path, "rebuild it: dvta export --format engine")
-            out = torch.empty(shape, dtype=self._dtypes["scores"], device=self.device)
-            if not context.set_tensor_address("scores", out.data_ptr()):
-                raise RuntimeError(f"TensorRT refused the output buffer ({self.engine_path})")
+            expected = {"scores": (len(windows), text.num_classes), "feature": (len(windows), self.info.feature_dim)}
+            outs = {}
+            for name in self.outputs:  # TensorRT 10 needs an address for every output
+                shape = tuple(context.get_tensor_shape(name))
+                if shape != expected[name]:
+                    raise UserError(f"this engine gives {name} of shape {list(shape)} for {len(windows)} windows",
+                                    self.engine_path, "rebuild it: dvta export --format engine")
+                outs[name] = torch.empty(shape, dtype=self._dtypes[name], device=self.device)
+                if not context.set_tensor_address(name, outs[name].data_ptr()):
+                    raise RuntimeError(f"TensorRT refused the buffer of output {name} ({self.engine_path})")
             if not context.execute_async_v3(self._cuda.handle):
                 raise RuntimeError(f"TensorRT execution failed ({self.engine_path})")
-            result = out.float().cpu()  # a blocking copy on this stream: waits for the engine
-        return result.numpy()
+            # blocking copies on this stream: they wait for the engine
+            result = {name: out.float().cpu().numpy() for name, out in outs.items()}
+        return result
 
     def describe(self) -> str:
         return (f"tensorrt (TensorRT {self._trt.__version__}, {self.header.get('gpu')}, {self.precision}; "

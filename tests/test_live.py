@@ -6,6 +6,7 @@ import json
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -190,12 +191,15 @@ class _SlowRuntime(Runtime):
         self.inner, self.delay_s = inner, delay_s
         self.name, self.info = "slow-torch", inner.info
 
-    def prepare_text(self, text: np.ndarray) -> PreparedText:
-        return self.inner.prepare_text(text)
+    def prepare_text(self, text: np.ndarray, examples: Any = None) -> PreparedText:
+        return self.inner.prepare_text(text, examples)
 
     def scores(self, windows: np.ndarray, text: PreparedText) -> np.ndarray:
         time.sleep(self.delay_s)
         return self.inner.scores(windows, text)
+
+    def features(self, windows: np.ndarray, text: PreparedText) -> np.ndarray:
+        return self.inner.features(windows, text)
 
 
 def test_realtime_never_falls_behind_a_slow_model(model_dir: Path) -> None:

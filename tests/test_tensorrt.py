@@ -33,7 +33,7 @@ from dvta_live.export.check import check_text, compare_scores
 from dvta_live.export.common import ExportPaths
 from dvta_live.export.engine import tensorrt_missing
 from dvta_live.export.onnx_export import export_onnx, onnx_metadata
-from dvta_live.export.profile import TEXT_SIDE_NAMES, ProfileBounds, fast_fp16
+from dvta_live.export.profile import WINDOW_INPUTS, ProfileBounds, fast_fp16
 from dvta_live.recognizer import default_model, load_recognizer, save_untrained_model
 from dvta_live.runtimes import OnnxRuntime, TorchRuntime
 
@@ -179,7 +179,7 @@ def test_one_source_of_profile_bounds() -> None:
         spec = options[f"trt_profile_{kind}_shapes"]
         parsed = {name: tuple(int(d) for d in dims.split("x")) for name, dims in
                   (entry.split(":") for entry in spec.split(","))}
-        assert parsed == {n: bounds.shapes(n, 64, 384)[i] for n in ("skeleton", *TEXT_SIDE_NAMES)}
+        assert parsed == {n: bounds.shapes(n, 64, 384)[i] for n in WINDOW_INPUTS}
     assert "skeleton:1x3x64x25x2," in options["trt_profile_opt_shapes"]
     assert "keys:3x256x384," in options["trt_profile_max_shapes"]
 

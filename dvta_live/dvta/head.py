@@ -62,6 +62,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from dvta_live.dvta.bridge import ClassifierBridge
+from dvta_live.dvta.examples import ExampleSide, example_scores
 
 RELEASED_METRIC_HIDDEN = 768  # the released DeepMetricNetwork's hard-coded hidden width
 _EPS = 1e-12  # F.normalize's default eps, kept in the rewritten cosine
@@ -241,8 +242,10 @@ class DVTAHead(nn.Module):
             context=ctx,
         )
 
-    def score(self, features: Tensor, side: TextSide, chunk_pairs: int = 1024) -> Tensor:
-        """Scores [B, C] of skeleton features [B, 256] against a precomputed TextSide.
+    def score(self, features: Tensor, side: TextSide, chunk_pairs: int = 1024,
+              examples: ExampleSide | None = None) -> Tensor:
+        """Scores [B, C] of skeleton features [B, 256] against a precomputed TextSide, plus what the labels'
+        recorded examples add (``dvta.examples``; None: text alone).
 
         ``chunk_pairs`` bounds the (window, class) pairs whose metric-network activations are live at once
         (eager mode only; an exported graph does all pairs in one block).
@@ -273,6 +276,8 @@ class DVTAHead(nn.Module):
         scores = direct + metric / self.scaling_factors[1]
         if self.bridge is not None:
             scores = scores + self.bridge(features, side.context)
+        if examples is not None:
+            scores = scores + example_scores(features, examples)
         return scores
 
     def _metric(self, per_window: Tensor, w: Tensor, base: Tensor, delta: Tensor) -> Tensor:
@@ -369,9 +374,11 @@ class TextSideScorer(nn.Module):
         self.head = head
 
     def forward(self, features: Tensor, keys: Tensor, sq_ctx: Tensor, dot_ctx_delta: Tensor,
-                sq_delta: Tensor, metric_base: Tensor, metric_delta: Tensor, context: Tensor) -> Tensor:
+                sq_delta: Tensor, metric_base: Tensor, metric_delta: Tensor, context: Tensor,
+                example_keys: Tensor | None = None, example_values: Tensor | None = None) -> Tensor:
         side = TextSide(keys, sq_ctx, dot_ctx_delta, sq_delta, metric_base, metric_delta, context)
-        return self.head.score(features, side)
+        examples = None if example_keys is None else ExampleSide(example_keys, example_values)
+        return self.head.score(features, side, examples=examples)
 
 
 def _tracing() -> bool:

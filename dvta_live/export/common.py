@@ -23,13 +23,14 @@ from pathlib import Path
 from typing import Any
 
 from dvta_live.errors import UserError
-from dvta_live.export.profile import TEXT_SIDE_NAMES
+from dvta_live.export.profile import EXAMPLE_SIDE_NAMES, TEXT_SIDE_NAMES, WINDOW_INPUTS
 from dvta_live.recognizer import RecognizerInfo
 
 DEFAULT_STEM = "recognizer"
 METADATA_KEY = "dvta_live"  # the ONNX metadata_props key holding the JSON
 EXPORT_FORMAT = "dvta-live-export"
-EXPORT_FORMAT_VERSION = 2  # 2: the text graph also gives "context" (the bridge's side)
+EXPORT_FORMAT_VERSION = 3  # 2: the text graph also gives "context" (the bridge's side); 3: the window
+# graph takes the example side (example_keys, example_values) and also gives the window's "feature"
 OPSET = 17
 
 
@@ -153,6 +154,7 @@ def read_json(path: Path) -> dict[str, Any]:
     return data
 
 
-__all__ = ["DEFAULT_STEM", "EXPORT_FORMAT_VERSION", "METADATA_KEY", "OPSET", "TEXT_SIDE_NAMES", "ExportPaths",
+__all__ = ["DEFAULT_STEM", "EXAMPLE_SIDE_NAMES", "EXPORT_FORMAT_VERSION", "METADATA_KEY", "OPSET", "TEXT_SIDE_NAMES",
+           "WINDOW_INPUTS", "ExportPaths",
            "cache_root", "default_export_paths", "export_metadata", "model_sha256", "onnx_cache_dir",
            "read_json", "versions"]

@@ -21,11 +21,12 @@ from pathlib import Path
 from typing import Any
 
 from dvta_live.errors import UserError
-from dvta_live.export.profile import TEXT_SIDE_NAMES, ProfileBounds, fast_fp16
+from dvta_live.export.profile import EXAMPLE_SIDE_NAMES, TEXT_SIDE_NAMES, ProfileBounds, fast_fp16
 from dvta_live.outputs import write_bytes_atomic
 
 ENGINE_MAGIC = b"DVTAENG1"
-ENGINE_HEADER_VERSION = 2  # 2: fp32 engines are strict fp32 (TF32 cleared); "tf32" recorded
+ENGINE_HEADER_VERSION = 3  # 2: fp32 engines are strict fp32 (TF32 cleared); "tf32" recorded; 3: the
+# window graph takes the example side and gives the feature, the profile bounds K (examples)
 _MAX_HEADER = 1 << 20  # a header is a few kB; anything larger is a corrupt length
 _REBUILD = "rebuild it on this machine: dvta export --format engine"
 _TRT_INSTALL = "on a machine with an NVIDIA GPU and CUDA torch: pip install 'dvta-live[tensorrt]' (TensorRT 10.x)"
@@ -256,7 +257,7 @@ def _build(trt: Any, onnx_path: Path, window: int, text_dim: int, profile: Profi
         raise UserError(f"TensorRT cannot parse this ONNX graph: {errors[:300]}", onnx_path,
                         "export it again with dvta export (opset 17)")
     inputs = [network.get_input(i).name for i in range(network.num_inputs)]
-    unknown = [n for n in inputs if n not in ("skeleton", "text", *TEXT_SIDE_NAMES)]
+    unknown = [n for n in inputs if n not in ("skeleton", "text", *TEXT_SIDE_NAMES, *EXAMPLE_SIDE_NAMES)]
     if unknown or "skeleton" not in inputs:
         raise UserError(f"graph inputs {inputs} are not a dvta-live recogniser's", onnx_path,
                         "build from recognizer.window.onnx or recognizer.onnx written by dvta export")
@@ -275,7 +276,7 @@ def _build(trt: Any, onnx_path: Path, window: int, text_dim: int, profile: Profi
         optimisation.set_shape(name, *profile.shapes(name, window, text_dim))
     if config.add_optimization_profile(optimisation) < 0:
         raise UserError(f"TensorRT refused the optimisation profile {profile.to_dict()}", onnx_path,
-                        "check --min/--opt/--max-batch and -classes")
+                        "check --min/--opt/--max-batch, -classes and -examples")
     _attach_timing_cache(config, cache_path, notes)
 
     serialized = builder.build_serialized_network(network, config)

@@ -23,6 +23,7 @@ from dvta_live.export.common import (
     METADATA_KEY,
     OPSET,
     TEXT_SIDE_NAMES,
+    WINDOW_INPUTS,
     ExportPaths,
     default_export_paths,
     export_metadata,
@@ -33,12 +34,15 @@ from dvta_live.recognizer import RecognizerInfo, RecognizerNet, load_recognizer
 
 # Each graph: (input names, output names, dynamic axes). The side tensors' C axis is 1 for keys [3, C, D].
 _SIDE_AXES: dict[str, dict[int, str]] = {"keys": {1: "C"}, **{n: {0: "C"} for n in TEXT_SIDE_NAMES[1:]}}
+_EXAMPLE_AXES: dict[str, dict[int, str]] = {"example_keys": {0: "K"}, "example_values": {0: "K", 1: "C"}}
 _SKELETON_AXES = {"skeleton": {0: "B"}}
 _SCORES_AXES = {"scores": {0: "B", 1: "C"}}
 GRAPHS: dict[str, tuple[tuple[str, ...], tuple[str, ...], dict[str, dict[int, str]]]] = {
     "recognizer": (("skeleton", "text"), ("scores",), {**_SKELETON_AXES, "text": {0: "C"}, **_SCORES_AXES}),
     "text": (("text",), TEXT_SIDE_NAMES, {"text": {0: "C"}, **_SIDE_AXES}),
-    "window": (("skeleton", *TEXT_SIDE_NAMES), ("scores",), {**_SKELETON_AXES, **_SIDE_AXES, **_SCORES_AXES}),
+    # the window graph also gives the window's backbone feature: what a recorded example is matched by
+    "window": (WINDOW_INPUTS, ("scores", "feature"),
+               {**_SKELETON_AXES, **_SIDE_AXES, **_EXAMPLE_AXES, **_SCORES_AXES, "feature": {0: "B"}}),
     "backbone": (("skeleton",), ("feature",), {**_SKELETON_AXES, "feature": {0: "B"}}),
     "head": (("feature", "text"), ("scores",), {"feature": {0: "B"}, "text": {0: "C"}, **_SCORES_AXES}),
 }
@@ -59,15 +63,21 @@ class _TextGraph(nn.Module):
 
 
 class _WindowGraph(nn.Module):
-    """skeleton + TextSide tensors -> scores: the backbone and the per-window half of the head."""
+    """skeleton + TextSide + example side -> scores and the feature: the backbone and the per-window half
+    of the head (inputs in WINDOW_INPUTS order)."""
 
     def __init__(self, model: RecognizerNet) -> None:
         super().__init__()
         self.model = model
         self.scorer = TextSideScorer(model.head)
 
-    def forward(self, skeleton: Tensor, *side: Tensor) -> Tensor:
-        return self.scorer(self.model.features(skeleton), *side)
+    def forward(self, skeleton: Tensor, keys: Tensor, sq_ctx: Tensor, dot_ctx_delta: Tensor, sq_delta: Tensor,
+                metric_base: Tensor, metric_delta: Tensor, example_keys: Tensor, example_values: Tensor,
+                context: Tensor) -> tuple[Tensor, Tensor]:
+        feature = self.model.features(skeleton)
+        scores = self.scorer(feature, keys, sq_ctx, dot_ctx_delta, sq_delta, metric_base, metric_delta, context,
+                             example_keys, example_values)
+        return scores, feature
 
 
 class _BackboneGraph(nn.Module):
@@ -102,9 +112,12 @@ def _trace_inputs(name: str, model: RecognizerNet, info: RecognizerInfo) -> tupl
         return skeleton, text
     if name == "text":
         return (text,)
-    if name == "window":
+    if name == "window":  # K = 2 example rows (a traced size-1 axis could be baked in)
         with torch.no_grad():
-            return (skeleton, *model.head.encode_text(text))
+            *side, context = model.head.encode_text(text)
+        example_keys = torch.randn(2, info.feature_dim + 1, generator=gen)
+        example_values = torch.rand(2, _TRACE_C, generator=gen)
+        return (skeleton, *side, example_keys, example_values, context)
     if name == "backbone":
         return (skeleton,)
     return torch.randn(_TRACE_B, info.feature_dim, generator=gen), text
@@ -124,6 +137,9 @@ def _export_graph(name: str, model: RecognizerNet, info: RecognizerInfo, path: P
                           input_names=list(inputs), output_names=list(outputs), dynamic_axes=axes,
                           do_constant_folding=True)
     proto = onnx.load_from_string(buffer.getvalue())
+    for output in proto.graph.output:  # the exporter leaves the feature width symbolic; it is fixed
+        if output.name in ("feature",):
+            output.type.tensor_type.shape.dim[1].dim_value = info.feature_dim
     graph_info = {"graph": name, "inputs": {n: _shape(proto, n) for n in inputs},
                   "outputs": {n: _shape(proto, n) for n in outputs}}
     props = {METADATA_KEY: json.dumps({**metadata, **graph_info}), "model_sha256": metadata["model_sha256"],

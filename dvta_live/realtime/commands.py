@@ -102,6 +102,9 @@ def run_command(
     threshold: Annotated[float, typer.Option(help="Below this smoothed probability: 'unknown'.")] = 0.25,
     smoothing: Annotated[float, typer.Option(help="Weight of the newest scores (1 = no smoothing).")] = 0.6,
     top: Annotated[int, typer.Option(min=1, help="Actions shown.")] = 5,
+    example_weight: Annotated[float | None, typer.Option(min=0.0, help=(
+        "How much an action's recorded examples (examples: in the labels file) count beside its text; "
+        "0: text alone. Default: 8, chosen in bench/results/examples.md."))] = None,
     mirrored: Annotated[bool | None, typer.Option("--mirrored/--not-mirrored", help=(
         "Whether the images are mirrored (selfie view). Default: guessed (NTU RGB videos are)."))] = None,
     loop: Annotated[int, typer.Option(help="Play a file/replay this many times (0: forever).")] = 1,
@@ -150,7 +153,8 @@ def run_command(
         # with --jsonl - stdout carries the events only: the view and the summary go to stderr
         out_console = err_console if jsonl is not None and str(jsonl) == "-" else console
         with err_console.status("loading the model and the labels"):
-            recognizer = dvta_live.load(model_path, labels_path, runtime, threads=threads)
+            recognizer = dvta_live.load(model_path, labels_path, runtime, threads=threads,
+                                        example_weight=example_weight)
         if ctrl_c.pressed.is_set():  # Ctrl-C while loading: nothing ran, nothing to sum up
             raise typer.Exit(130)
         with open_input(spec, realtime=realtime, mirrored=mirrored, loop=loop, pose_model=pose_model,

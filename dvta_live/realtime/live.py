@@ -28,7 +28,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
@@ -37,6 +37,9 @@ from dvta_live.realtime.buffer import TimeWindow
 from dvta_live.realtime.pose import PoseEstimator, PoseResult
 from dvta_live.realtime.sources import Frame, Source
 from dvta_live.runtimes import PreparedText, Runtime
+
+if TYPE_CHECKING:
+    from dvta_live.realtime.example_bank import ExampleBank
 
 IDLE = "idle"  # nobody (or too short a track) in the window: nothing is scored
 UNKNOWN = "unknown"  # scored, but no action is confident enough
@@ -211,11 +214,14 @@ def softmax(scores: np.ndarray) -> np.ndarray:
 
 def recognize(source: Source, runtime: Runtime, labels: LabelsWatcher, config: LiveConfig | None = None, *,
               pose: PoseEstimator | None = None, stats: Stats | None = None,
-              stop: threading.Event | None = None) -> Iterator[FrameResult | Prediction]:
+              stop: threading.Event | None = None,
+              examples: ExampleBank | None = None) -> Iterator[FrameResult | Prediction]:
     """Run the live pipeline on ``source``; yields events until the source ends or ``stop`` is set.
 
-    ``pose`` is needed for image sources (skeleton replays bypass it). Closing the generator (or
-    ``stop.set()``) stops the threads.
+    ``pose`` is needed for image sources (skeleton replays bypass it). ``examples`` matches windows
+    against the labels' recorded examples too (its features are computed on its own thread, started
+    here; an example added to the labels file joins once its features are ready). Closing the generator
+    (or ``stop.set()``) stops the threads.
     """
     config = config or LiveConfig()
     if pose is None and source.info.kind != "skeleton":
@@ -288,7 +294,7 @@ def recognize(source: Source, runtime: Runtime, labels: LabelsWatcher, config: L
     def inference_stage() -> None:
         recipe = runtime.info.recipe
         smoother = _Smoother(config.smoothing)
-        prepared: tuple[int, PreparedText] | None = None
+        prepared: tuple[Any, PreparedText] | None = None
         try:
             while True:
                 job = windows_q.get()
@@ -297,8 +303,14 @@ def recognize(source: Source, runtime: Runtime, labels: LabelsWatcher, config: L
                 index, t, raw, span, people, captured = job
                 labels.poll()
                 state = labels.state
-                if prepared is None or prepared[0] != state.generation:
-                    prepared = (state.generation, runtime.prepare_text(state.text.embeddings))
+                # the class side: again when the text, the examples listed or the examples ready change
+                version: Any = state.generation
+                if examples is not None:
+                    examples.request(state.labels)
+                    version = (state.generation, examples.version, [a.examples for a in state.labels.actions])
+                if prepared is None or prepared[0] != version:
+                    side = None if examples is None else examples.side(state.labels, len(state.text.names))
+                    prepared = (version, runtime.prepare_text(state.text.embeddings, side))
                 names = state.text.names
                 if raw is None or span + 1e-9 < config.min_span_s:
                     smoother.reset()
@@ -322,6 +334,8 @@ def recognize(source: Source, runtime: Runtime, labels: LabelsWatcher, config: L
         finally:
             events_q.put(_DONE, force=True)
 
+    if examples is not None:
+        examples.start()
     threads = [threading.Thread(target=guarded(fn), name=f"dvta-{fn.__name__}", daemon=True)
                for fn in (capture, pose_stage, inference_stage)]
     for th in threads:
@@ -336,6 +350,8 @@ def recognize(source: Source, runtime: Runtime, labels: LabelsWatcher, config: L
         stop.set()
         for th in threads:
             th.join(timeout=5.0)
+        if examples is not None:
+            examples.stop()
     if errors:
         raise errors[0]
 

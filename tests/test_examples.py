@@ -1,0 +1,102 @@
+"""Teach by example, the scoring side: the cache-model fusion (dvta.examples), the example side through
+every CPU runtime (torch == ONNX Runtime, with and without examples), the example bank (live windows of a
+clip -> cached features) and the public API scoring with a labels file's examples."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from dvta_live.dvta.examples import ExampleSide, example_scores, example_side
+from dvta_live.labels.schema import Example
+from dvta_live.realtime.example_bank import ExampleBank, example_windows
+from dvta_live.recognizer import bundled_model_path
+from dvta_live.runtimes import OnnxRuntime, TorchRuntime
+from dvta_live.skeleton.readers import read_path
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+REPO = Path(__file__).resolve().parents[1]
+DEMO = REPO / "dvta_live" / "assets" / "demo" / "cmu-86-01.dvta.safetensors"
+
+
+@pytest.fixture(autouse=True)
+def _cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DVTA_CACHE", str(tmp_path_factory.getbasetemp() / "dvta-cache"))
+
+
+@pytest.fixture(scope="module")
+def demo() -> np.ndarray:
+    return read_path(DEMO).sequences[0].data  # CMU 86_01 at 30 fps: walk, jump, punch, kick, ...
+
+
+def test_fusion_adds_the_mean_affinity_of_each_actions_examples() -> None:
+    rng = np.random.default_rng(0)
+    feats = rng.random((4, 256)).astype(np.float32)
+    keys, values = example_side(feats[:3], [0, 0, 2], 3, weight=2.0, sharpness=5.0)
+    assert keys.shape == (3, 257) and values.shape == (3, 3)
+    added = example_scores(torch.from_numpy(feats), ExampleSide(torch.from_numpy(keys), torch.from_numpy(values)))
+    unit = feats / np.linalg.norm(feats, axis=1, keepdims=True)
+    aff = np.exp(5.0 * (unit @ unit[:3].T - 1.0))
+    want = np.stack([2.0 * aff[:, :2].mean(axis=1), np.zeros(4), 2.0 * aff[:, 2]], axis=1)
+    np.testing.assert_allclose(added.numpy(), want, rtol=1e-5, atol=1e-6)
+    # a window equal to action 2's only example gains the whole weight for it; action 1 (no examples): 0
+    assert added[2, 2] == pytest.approx(2.0, rel=1e-5) and not added[:, 1].any()
+    # no examples, or weight 0: the all-zero row, which adds exactly nothing
+    for side in (example_side(np.zeros((0, 256)), [], 3, feature_dim=256), example_side(feats[:1], [1], 3, weight=0)):
+        k, v = side
+        assert k.shape == (1, 257) and not v.any()
+        none = example_scores(torch.from_numpy(feats), ExampleSide(torch.from_numpy(k), torch.from_numpy(v)))
+        assert not none.any()
+
+
+def test_example_windows_are_the_live_windows_of_a_clip(demo: np.ndarray) -> None:
+    windows = example_windows(demo[:, :180], 30.0)  # 6 s -> full windows ending at 3 s, 4 s, 5 s and the end
+    assert [w.shape[1] for w in windows] == [91] * 4  # the live grid: 3 s = 91 samples at 30 Hz
+    np.testing.assert_allclose(windows[0], demo[:, :91], atol=1e-5)
+    np.testing.assert_allclose(windows[-1], demo[:, 89:180], atol=1e-5)
+    short = example_windows(demo[:, :45], 30.0)  # 1.5 s: one window, the whole clip
+    assert len(short) == 1 and short[0].shape[1] == 45
+
+
+def test_runtimes_agree_with_examples_and_text_alone_is_unchanged(demo: np.ndarray) -> None:
+    """ONNX Runtime's exported window graph takes the example side as inputs and equals torch; with no
+    examples both give exactly the text-only scores."""
+    from dvta_live.labels import bundled_labels_path, encode_labels, load_labels
+
+    model = bundled_model_path()
+    text = np.asarray(encode_labels(load_labels(bundled_labels_path())).embeddings)
+    eager, onnx = TorchRuntime(model, threads=1), OnnxRuntime(model, threads=1)
+    recipe = eager.info.recipe
+    windows = np.stack([recipe.apply(w) for w in example_windows(demo[:, :300], 30.0)])
+    feats = eager.features(windows, eager.prepare_text(text))
+    np.testing.assert_allclose(onnx.features(windows, onnx.prepare_text(text)), feats, rtol=1e-4, atol=1e-4)
+    side = example_side(feats[:3], [4, 4, 9], len(text))
+    plain = eager.scores(windows, eager.prepare_text(text))
+    with_ex = eager.scores(windows, eager.prepare_text(text, side))
+    np.testing.assert_allclose(onnx.scores(windows, onnx.prepare_text(text, side)), with_ex, rtol=1e-4, atol=1e-3)
+    np.testing.assert_allclose(onnx.scores(windows, onnx.prepare_text(text)), plain, rtol=1e-4, atol=1e-3)
+    diff = with_ex - plain
+    assert np.abs(np.delete(diff, [4, 9], axis=1)).max() < 1e-4  # only actions with examples move
+    assert diff[0, 4] > 0.5 * diff[:, 4].max() and diff[:3, [4, 9]].min() > 0
+
+
+def test_bank_caches_features_per_model_and_clip(demo: np.ndarray, tmp_path: Path) -> None:
+    clip = read_path(DEMO).sequences[0]
+    runtime = TorchRuntime(bundled_model_path(), threads=1)
+    calls = []
+
+    def load(example: Example) -> object:
+        calls.append(example.source)
+        return clip
+
+    example = Example("demo.dvta.safetensors", DEMO)
+    bank = ExampleBank(runtime, cache_dir=tmp_path, load=load)
+    feats = bank.features_of(example)
+    assert feats.shape == (len(example_windows(clip.data, 30.0)), 256)
+    assert len(list(tmp_path.glob("*.npy"))) == 1
+    again = ExampleBank(runtime, cache_dir=tmp_path, load=load).features_of(example)  # from the disk cache
+    np.testing.assert_array_equal(again, feats)
+    assert bank.features_of(example) is feats and len(calls) == 2  # in memory: not even loaded again
