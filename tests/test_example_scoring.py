@@ -4,7 +4,9 @@ clip -> cached features) and the public API scoring with a labels file's example
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -100,3 +102,56 @@ def test_bank_caches_features_per_model_and_clip(demo: np.ndarray, tmp_path: Pat
     again = ExampleBank(runtime, cache_dir=tmp_path, load=load).features_of(example)  # from the disk cache
     np.testing.assert_array_equal(again, feats)
     assert bank.features_of(example) is feats and len(calls) == 2  # in memory: not even loaded again
+
+
+LABELS = """# a small labels file; the test adds an example to `wave` while a replay runs
+actions:
+  - name: walk
+    context: The person steps forward with alternating legs at an easy pace.
+  - name: jump
+    context: The person springs up from both feet and lands in place.
+  - name: punch
+    context: The fists shoot straight forward in turn at shoulder height.
+  - name: wave
+    context: One hand is raised above the shoulder and swings from side to side.
+"""
+
+
+def _replay(labels: Path, edit: Any = None) -> list[Any]:
+    """The raw predictions of the bundled model replaying the demo (the generator `dvta run` consumes);
+    ``edit()`` runs once, right after the first prediction."""
+    import dvta_live
+    from dvta_live.realtime.live import Prediction
+
+    preds = []
+    with dvta_live.load(labels=labels, runtime="onnx", threads=1) as rec:
+        for event in rec.recognize(DEMO, realtime=False):
+            if isinstance(event, Prediction) and event.raw is not None:
+                preds.append(event)
+                if edit is not None and len(preds) == 1:
+                    edit()
+    return preds
+
+
+def test_an_example_added_during_a_replay_changes_the_next_windows(tmp_path: Path) -> None:
+    """The demo (CMU 86_01) punches from 20.4 to 26 s. Labelled `wave` by an example cut from that stretch
+    while the replay runs, the punching windows become `wave`; windows scored before the edit do not
+    change. The edit is hot-reloaded like any labels edit; the example's features come from its own thread."""
+    labels = tmp_path / "labels.yaml"
+    labels.write_text(LABELS, encoding="utf-8")
+    before = _replay(labels)
+    shutil.copy(DEMO, tmp_path / "punching.dvta.safetensors")
+    edited = LABELS.replace("swings from side to side.\n",
+                            "swings from side to side.\n    examples: [punching.dvta.safetensors#21-24]\n")
+
+    def edit() -> None:
+        labels.write_text(edited, encoding="utf-8")
+
+    after = _replay(labels, edit)
+    assert [p.t for p in after] == [p.t for p in before]
+    wave = before[0].names.index("wave")
+    np.testing.assert_allclose(after[0].raw, before[0].raw, atol=1e-6)  # scored before the edit
+    punching = [i for i, p in enumerate(before) if 21.5 <= p.t <= 25.5]
+    assert punching and all(int(np.argmax(before[i].raw)) != wave for i in punching)
+    assert all(int(np.argmax(after[i].raw)) == wave for i in punching)
+    assert all(after[i].raw[wave] > before[i].raw[wave] + 0.3 for i in punching)
