@@ -44,9 +44,11 @@ def _mount_subcommands() -> None:
     from dvta_live.dvta.commands import register as register_head
     from dvta_live.export.commands import register as register_export
     from dvta_live.labels.commands import app as labels_app
+    from dvta_live.labels.commands import teach_command
     from dvta_live.realtime.commands import register as register_live
 
     app.add_typer(labels_app, name="labels")
+    app.command("teach")(teach_command)
     register_backbone(app)
     register_head(app)
     register_live(app)

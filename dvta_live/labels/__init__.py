@@ -5,6 +5,7 @@
     labels = load_labels(bundled_labels_path("everyday"))   # validated, immutable
     text = encode_labels(labels)                             # TextTensor: embeddings [C, 2, D] float32
     watcher = LabelsWatcher("my-labels.yaml").start()        # watcher.text stays current while you edit
+    clips = [load_example(e) for e in labels.actions[0].examples]  # recorded examples: SkeletonSequences
 
 Importing this package is light: each name loads its module on first use, and sentence-transformers loads
 on the first text that is not cached.
@@ -15,8 +16,9 @@ from dvta_live._lazy import lazy_names
 _WHERE = {
     "bundled_labels": "bundled", "bundled_labels_dir": "bundled", "bundled_labels_path": "bundled", "is_bundled": "bundled",
     "EmbeddingCache": "cache", "default_cache_root": "cache",
-    "EditResult": "edit", "add_action": "edit", "init_labels": "edit", "remove_action": "edit", "write_atomic": "edit",
+    "EditResult": "edit", "add_action": "edit", "add_examples": "edit", "init_labels": "edit", "remove_action": "edit", "write_atomic": "edit",
     "DEFAULT_MODEL": "encoder", "ModelRef": "encoder", "TextEncoder": "encoder", "encode_labels": "encoder", "get_encoder": "encoder", "packaged_model_path": "encoder", "resolve_model": "encoder",
+    "add_example_files": "examples", "examples_folder": "examples", "load_example": "examples", "record_examples": "examples", "save_example": "examples",
     "LabelsError": "loader", "Problem": "loader", "check_labels": "loader", "load_labels": "loader", "parse_labels": "loader",
     "Action": "schema", "Example": "schema", "Labels": "schema", "TextTensor": "schema", "name_key": "schema",
     "LabelsState": "watcher", "LabelsWatcher": "watcher",
@@ -36,21 +38,27 @@ __all__ = [
     "TextEncoder",
     "TextTensor",
     "add_action",
+    "add_example_files",
+    "add_examples",
     "bundled_labels",
     "bundled_labels_dir",
     "bundled_labels_path",
     "check_labels",
     "default_cache_root",
     "encode_labels",
+    "examples_folder",
     "get_encoder",
     "init_labels",
     "is_bundled",
+    "load_example",
     "load_labels",
     "name_key",
     "packaged_model_path",
     "parse_labels",
+    "record_examples",
     "remove_action",
     "resolve_model",
+    "save_example",
     "write_atomic",
 ]
 

@@ -29,6 +29,9 @@ app = typer.Typer(
         "  dvta labels init my-labels.yaml\n\n"
         "  dvta labels add \"wave with the left hand\" -c \"The person raises the left arm and waves.\" "
         "-f my-labels.yaml\n\n"
+        "  dvta labels add \"wave with the left hand\" --example takes/wave.mp4#2-5.5 -f my-labels.yaml\n\n"
+        "An action may list recorded clips under `examples:` (path[#START-END] in seconds, relative to "
+        "the labels file); `labels add --example` and `dvta teach` store them in a folder beside it.\n\n"
         "  dvta labels encode -f my-labels.yaml"
     ),
     no_args_is_help=True,
@@ -65,7 +68,7 @@ def list_(
         console.print_json(json.dumps({
             "file": str(path), "text_model": labels.text_model,
             "actions": [{"name": a.name, "context": list(a.context), "aliases": list(a.aliases),
-                         "line": a.line} for a in labels.actions],
+                         "examples": [e.source for e in a.examples], "line": a.line} for a in labels.actions],
         }))
         return
     table = Table(title=f"{escape(str(path))}: {len(labels)} actions", title_justify="left")
@@ -73,10 +76,14 @@ def list_(
     table.add_column("name", style="bold")
     table.add_column("context")
     table.add_column("aliases")
+    with_examples = any(a.examples for a in labels.actions)
+    if with_examples:
+        table.add_column("examples", justify="right")
     table.add_column("line", justify="right", style="dim")
     for i, a in enumerate(labels.actions, 1):
+        extra = [str(len(a.examples))] if with_examples else []
         table.add_row(str(i), escape(a.name), escape(" ".join(a.context)), escape(", ".join(a.aliases)),
-                      str(a.line))
+                      *extra, str(a.line))
     console.print(table)
     console.print(f"text model: {escape(labels.text_model or 'all-MiniLM-L6-v2 (default)')}")
 
@@ -92,7 +99,7 @@ def check(file: FileOpt = None) -> None:
       dvta labels check -f my-labels.yaml
     """
     path = _path(file)
-    problems = check_labels(read_text(path))
+    problems = check_labels(read_text(path), path=path)
     if len(problems) == 1:
         raise LabelsError(path, problems)
     if problems:
@@ -102,8 +109,11 @@ def check(file: FileOpt = None) -> None:
                         path)
     labels = load_labels(path)
     note = _text_model_note(labels.text_model, path)
+    examples = sum(len(a.examples) for a in labels.actions)
+    taught = sum(1 for a in labels.actions if a.examples)
     console.print(f"[green]ok[/] {escape(str(path))}: {len(labels)} actions, "
-                  f"text model {escape(labels.text_model or 'all-MiniLM-L6-v2 (default)')}")
+                  + (f"{examples} examples for {taught} of them, " if examples else "")
+                  + f"text model {escape(labels.text_model or 'all-MiniLM-L6-v2 (default)')}")
     if note:
         err_console.print(f"[yellow]note:[/] {escape(note)}", soft_wrap=True)
 
@@ -196,23 +206,44 @@ def encode(
 @app.command()
 def add(
     name: Annotated[str, typer.Argument(help="The action name, e.g. \"wave with the left hand\".")],
-    context: Annotated[list[str], typer.Option(
-        "--context", "-c", help="A sentence on the body movement; repeat for several.")],
+    context: Annotated[list[str] | None, typer.Option(
+        "--context", "-c", help="A sentence on the body movement; repeat for several. Needed for a new "
+        "action.")] = None,
     alias: Annotated[list[str] | None, typer.Option(
         "--alias", "-a", help="Another name for the action; repeatable.")] = None,
+    example: Annotated[list[str] | None, typer.Option(
+        "--example", "-e", help="A recorded clip of it: a video or skeleton file, FILE#START-END for a "
+        "stretch in seconds; stored beside the labels file. Repeatable; on an existing action (no "
+        "--context) the clips are added to it.")] = None,
     file: FileOpt = None,
 ) -> None:
-    """Append an action; the rest of the file (comments included) is kept byte-for-byte.
+    """Append an action, or examples of one; the rest of the file (comments included) is kept byte-for-byte.
 
     Examples:
 
       dvta labels add "wave with the left hand" -c "The left arm rises and the hand waves." -f my.yaml
 
       dvta labels add "drink water" -c "A cup goes to the mouth." -c "The head tilts back." -f my.yaml
+
+      dvta labels add "drink water" --example takes/drink.mp4#2-5.5 --example drink.bvh -f my.yaml
     """
+    path = _path(file)
+    if example:
+        from dvta_live.labels.examples import add_example_files
+
+        with err_console.status("reading the examples (videos go through pose estimation)"):
+            result = add_example_files(path, name, example, context=context or [], aliases=alias or [])
+        added = result.action.examples[-len(example):]
+        console.print(f"[green]added[/] {len(added)} example(s) to {escape(result.action.name)} (line "
+                      f"{result.action.line} of {escape(str(path))}; {len(result.action.examples)} in all): "
+                      + ", ".join(escape(e.source) for e in added))
+        return
+    if not context:
+        raise UserError(f"`{name}` needs a context", path,
+                        "add --context \"one or two sentences on the body movement\", or --example FILE to "
+                        "add clips to an existing action")
     from dvta_live.labels.edit import add_action
 
-    path = _path(file)
     result = add_action(path, name, context, alias or [])
     console.print(f"[green]added[/] {escape(result.action.name)} at line {result.action.line} of "
                   f"{escape(str(path))} ({len(result.labels)} actions)")
@@ -259,3 +290,54 @@ def init(
     labels = load_labels(path)
     console.print(f"[green]created[/] {escape(str(path))} with {len(labels)} actions; edit it, or "
                   f"dvta labels add NAME -c TEXT -f {escape(str(path))}")
+
+
+def teach_command(
+    name: Annotated[str, typer.Argument(help="The action to record, e.g. \"wave with the left hand\".")],
+    source: Annotated[str | None, typer.Option("--source", "-s", help=(
+        "What dvta run -s takes: a camera index (0), a video file, a skeleton file, 'realsense'. A file "
+        "gives consecutive stretches, one per take. Default: camera 0."))] = None,
+    seconds: Annotated[float, typer.Option(help="Length of each take, seconds.")] = 3.0,
+    count: Annotated[int, typer.Option(help="Number of takes.")] = 3,
+    labels: Annotated[Path | None, typer.Option("--labels", "-l", "--file", "-f", help=(
+        "Labels file to add the examples to (your own copy: dvta labels init FILE)."))] = None,
+    context: Annotated[list[str] | None, typer.Option(
+        "--context", "-c", help="A sentence on the body movement, to add the action when it is missing.")] = None,
+    pose_model: Annotated[str, typer.Option(help="MediaPipe pose model: lite, full or a .task file.")] = "lite",
+    countdown: Annotated[int, typer.Option(min=0, help="Seconds of countdown before each take.")] = 3,
+) -> None:
+    """Record examples of an action from a camera (or any source) and add them to the labels file.
+
+    Before each take a countdown; after it, how many frames had a person in view. A take with
+    nobody in view is not saved. The good takes are stored as skeleton clips beside the labels file
+    (FILE.examples/) and listed under the action's `examples:`; a running `dvta run -l FILE` picks
+    them up like any edit.
+
+    Examples:
+
+      dvta teach "wave with the left hand" -l my-labels.yaml -c "The left arm rises and the hand waves."
+
+      dvta teach "tai chi" -s ta_chi.mp4 --count 2 --seconds 2 -l my-labels.yaml -c "Slow flowing moves."
+    """
+    from dvta_live.labels.examples import Countdown, SourceEnded, TakeResult, Taught, record_examples
+
+    path = _path(labels)
+    events = record_examples(path, name, source, seconds=seconds, count=count, context=context or [],
+                             countdown=countdown, pose_model=pose_model)
+    for event in events:
+        if isinstance(event, Countdown):  # "take 1/3 in 3... 2... 1... go", one step at a time
+            start = f"take {event.take}/{event.count} in " if event.remaining == countdown else " "
+            step = "go" if event.remaining == 0 else f"{event.remaining}..."
+            console.print(start + step, end="\n" if event.remaining == 0 else "")
+        elif isinstance(event, TakeResult):
+            what = f"take {event.take}: a person in {event.with_person} of {event.frames} frames"
+            if event.saved is not None:
+                console.print(f"{what}: [green]saved[/] {escape(str(event.saved))}")
+            else:
+                console.print(f"{what}: [yellow]not saved[/] ({escape(event.reason)})")
+        elif isinstance(event, SourceEnded):
+            console.print(f"the source ended after take {event.take} of {event.count}")
+        elif isinstance(event, Taught):
+            action = event.result.action
+            console.print(f"[green]added[/] {len(event.saved)} example(s) to {escape(action.name)} (line "
+                          f"{action.line} of {escape(str(path))}; {len(action.examples)} in all)")

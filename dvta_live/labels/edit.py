@@ -66,6 +66,15 @@ def _check_editable(path: Path) -> None:
     check_output(path, suffixes=None, option="--file")
 
 
+def check_editable(path: str | Path) -> Labels:
+    """The labels of a file an edit may replace (not bundled, readable, valid, writable); UserError
+    otherwise. For commands that do long work (recording) before the edit."""
+    p = Path(path)
+    text = _read_for_edit(p)
+    _check_editable(p)
+    return parse_labels(text, p, allow_empty=True)
+
+
 def write_atomic(path: str | Path, text: str) -> None:
     """Replace the file's contents all at once, keeping its mode and owner (see dvta_live.outputs)."""
     write_text_atomic(path, text)
@@ -75,8 +84,10 @@ def _clean(text: str) -> str:
     return " ".join(text.split())  # one line per value keeps the splice line-based
 
 
-def _render_item(name: str, context: Sequence[str], aliases: Sequence[str]) -> list[str]:
-    """`name: ...`, `context: ...`[, `aliases: [...]`] lines, quoted by ruamel.yaml where needed."""
+def _render_item(name: str, context: Sequence[str], aliases: Sequence[str],
+                 examples: Sequence[str] = ()) -> list[str]:
+    """`name: ...`, `context: ...`[, `aliases: [...]`][, `examples:` list] lines, quoted by ruamel.yaml
+    where needed."""
     item = CommentedMap()
     item["name"] = name
     if len(context) == 1:
@@ -89,10 +100,17 @@ def _render_item(name: str, context: Sequence[str], aliases: Sequence[str]) -> l
         seq = CommentedSeq(aliases)
         seq.fa.set_flow_style()
         item["aliases"] = seq
+    if examples:
+        item["examples"] = CommentedSeq(examples)  # block style: one clip per line, easy to delete
+    return _render(item)
+
+
+def _render(node: Any) -> list[str]:
     yaml = YAML(typ="rt")
     yaml.width = 1 << 30  # never fold a long sentence over several lines
+    yaml.indent(mapping=2, sequence=4, offset=2)
     buf = io.StringIO()
-    yaml.dump(item, buf)
+    yaml.dump(node, buf)
     return buf.getvalue().splitlines()
 
 
@@ -167,6 +185,18 @@ def _newline(text: str) -> str:
     return "\r\n" if "\r\n" in text else "\n"
 
 
+def _insert_lines(text: str, after: int, new: list[str]) -> str:
+    """``new`` lines inserted after line ``after`` (0-based), in the file's own line endings."""
+    lines = text.split("\n")
+    cr = "\r" if _newline(text) == "\r\n" else ""
+    if after == len(lines) - 1:  # no newline after that line: the new ones end the file the same way
+        lines[after] += cr
+        lines.extend([x + cr for x in new[:-1]] + [new[-1]])
+    else:
+        lines[after + 1:after + 1] = [x + cr for x in new]
+    return "\n".join(lines)
+
+
 def _check_names(labels: Labels, name: str, aliases: Sequence[str], path: Path) -> None:
     for label in (name, *aliases):
         found = labels.find(label)
@@ -179,8 +209,9 @@ def _check_names(labels: Labels, name: str, aliases: Sequence[str], path: Path) 
 
 
 def add_action(path: str | Path, name: str, context: Sequence[str],
-               aliases: Sequence[str] = ()) -> EditResult:
-    """Append an action to a labels file, keeping every other byte of the file as it was."""
+               aliases: Sequence[str] = (), examples: Sequence[str] = ()) -> EditResult:
+    """Append an action to a labels file, keeping every other byte of the file as it was. ``examples``:
+    its ``examples:`` entries as written (``path[#start-end]``, relative to the labels file)."""
     p = Path(path)
     text = _read_for_edit(p)
     _check_editable(p)
@@ -197,21 +228,13 @@ def add_action(path: str | Path, name: str, context: Sequence[str],
         raise UserError("an alias is empty", p, "drop the empty --alias")
     _check_names(labels, name, aliases, p)
 
-    body = _render_item(name, context, aliases)
+    body = _render_item(name, context, aliases, examples)
     spans = _item_spans(text)
     if spans is not None:
-        nl = _newline(text)
-        lines = text.split("\n")
         _, last, dash, key_col = spans[-1]
         new = [" " * dash + "-" + " " * (key_col - dash - 1) + body[0]]
         new += [" " * key_col + b for b in body[1:]]
-        cr = "\r" if nl == "\r\n" else ""
-        if last == len(lines) - 1:  # no newline after the last item: the new one ends the file the same way
-            lines[last] += cr
-            lines.extend([x + cr for x in new[:-1]] + [new[-1]])
-        else:
-            lines[last + 1:last + 1] = [x + cr for x in new]
-        new_text = "\n".join(lines)
+        new_text = _insert_lines(text, last, new)
     else:
         yaml = _yaml_for_dump(text)
         doc = yaml.load(text)
@@ -232,19 +255,80 @@ def add_action(path: str | Path, name: str, context: Sequence[str],
     return EditResult(after, after.actions[-1])
 
 
+def _find(labels: Labels, name: str, path: Path) -> Action:
+    action = labels.find(name)
+    if action is None:
+        keys = [name_key(n) for n in labels.names]
+        close = difflib.get_close_matches(name_key(name), keys, n=1)
+        hint = (f"did you mean \"{labels.names[keys.index(close[0])]}\"?" if close
+                else "see the names: dvta labels list")
+        raise UserError(f"no action `{name}`", path, hint)
+    return action
+
+
+def _splice_examples(text: str, index: int, entries: Sequence[str]) -> str | None:
+    """The text with ``entries`` appended to action ``index``'s block ``examples:`` list (or a new one
+    after its last line); None when the layout needs the full dump instead."""
+    spans = _item_spans(text)
+    if spans is None:
+        return None
+    root = YAML(typ="rt").compose(text)
+    seq = next(v for k, v in root.value if isinstance(k, ScalarNode) and k.value == "actions")
+    item = seq.value[index]
+    node = next((v for k, v in item.value if isinstance(k, ScalarNode) and k.value == "examples"), None)
+    rendered = _render({"examples": CommentedSeq(entries)})  # ["examples:", "  - a", ...], quoted right
+    if node is None:
+        _, last, _, key_col = spans[index]
+        return _insert_lines(text, last, [" " * key_col + line for line in rendered])
+    if not isinstance(node, SequenceNode) or node.flow_style or not node.value:
+        return None
+    lines = text.split("\n")
+    first = node.value[0].start_mark
+    m = re.fullmatch(r"( *)- +", lines[first.line][:first.column])
+    if m is None:
+        return None
+    dash = len(m.group(1))
+    return _insert_lines(text, _last_line(node), [" " * dash + line.lstrip() for line in rendered[1:]])
+
+
+def add_examples(path: str | Path, name: str, entries: Sequence[str]) -> EditResult:
+    """Append ``entries`` (``path[#start-end]``, relative to the labels file; the files must exist) to
+    the ``examples:`` list of the action called ``name`` (or with that alias), creating the list when it
+    has none; every other byte of the file stays as it was."""
+    p = Path(path)
+    text = _read_for_edit(p)
+    _check_editable(p)
+    labels = parse_labels(text, p, allow_empty=True)
+    action = _find(labels, name, p)
+    index = labels.actions.index(action)
+    entries = [_clean(e) for e in entries]
+    if not entries or not all(entries):
+        raise UserError("no example to add", p, "give one or more: --example FILE[#START-END]")
+    new_text = _splice_examples(text, index, entries)
+    if new_text is None:
+        yaml = _yaml_for_dump(text)
+        doc = yaml.load(text)
+        item = doc["actions"][index]
+        if isinstance(item.get("examples"), CommentedSeq):
+            item["examples"].extend(entries)
+        else:
+            item["examples"] = CommentedSeq(entries)
+        new_text = _dump(yaml, doc)
+    after = parse_labels(new_text, p)
+    wanted = (*[e.source for e in action.examples], *entries)
+    if after.names != labels.names or tuple(e.source for e in after.actions[index].examples) != wanted:
+        raise UserError("internal error: the edit did not give the expected examples; file left unchanged", p)
+    write_atomic(p, new_text)
+    return EditResult(after, after.actions[index])
+
+
 def remove_action(path: str | Path, name: str) -> EditResult:
     """Remove the action called `name` (or with that alias); comments above and below it stay."""
     p = Path(path)
     text = _read_for_edit(p)
     _check_editable(p)
     labels = parse_labels(text, p, allow_empty=True)
-    action = labels.find(name)
-    if action is None:
-        close = difflib.get_close_matches(name_key(name), [name_key(n) for n in labels.names], n=1)
-        keys = [name_key(n) for n in labels.names]
-        hint = (f"did you mean \"{labels.names[keys.index(close[0])]}\"?" if close
-                else "see the names: dvta labels list")
-        raise UserError(f"no action `{name}`", p, hint)
+    action = _find(labels, name, p)
     if len(labels.actions) == 1:
         raise UserError(f"`{action.name}` is the only action; a labels file needs at least one", p,
                         "add another action first")

@@ -7,11 +7,19 @@ The file format (YAML):
       - name: drink water
         context: A person lifts a cup to the mouth.           # one sentence, or a list of them
         aliases: [drinking]                                    # optional
+        examples:                                              # optional: recorded clips of it
+          - drink-water.examples/drink-water-1.dvta.safetensors
+          - takes/drinking.mp4#2-5.5                            # seconds 2 to 5.5 of a video
+
+Example paths are relative to the labels file's folder: a video, or a skeleton file of any format the
+readers know, with an optional `#START-END` stretch in seconds (no space before the `#`: YAML reads
+` #` as a comment). `dvta labels add NAME --example FILE` and `dvta teach NAME` store clips and add them.
 """
 
 from __future__ import annotations
 
 import difflib
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,10 +29,11 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from dvta_live.errors import UserError
-from dvta_live.labels.schema import Action, Labels, name_key
+from dvta_live.labels.examples import RANGE_FIX, split_source
+from dvta_live.labels.schema import Action, Example, Labels, name_key
 
 TOP_KEYS = ("text_model", "actions")
-ACTION_KEYS = ("name", "context", "aliases")
+ACTION_KEYS = ("name", "context", "aliases", "examples")
 EXAMPLE_ACTION = "- name: clap / context: The person claps both hands in front of the chest."
 ADD_ITEMS = f"add items like {EXAMPLE_ACTION}"
 
@@ -101,9 +110,10 @@ def parse_labels(text: str, path: str | Path | None = None, *, allow_empty: bool
     return labels
 
 
-def check_labels(text: str, *, allow_empty: bool = False) -> list[Problem]:
-    """All problems of labels-file text, in file order (empty when valid)."""
-    return _parse(text, allow_empty=allow_empty)[1]
+def check_labels(text: str, *, allow_empty: bool = False, path: str | Path | None = None) -> list[Problem]:
+    """All problems of labels-file text, in file order (empty when valid). ``path``: the file the text
+    is from (example paths are relative to its folder; without it, to the current folder)."""
+    return _parse(text, allow_empty=allow_empty, path=path)[1]
 
 
 def read_text(path: str | Path) -> str:
@@ -179,8 +189,9 @@ def _parse(text: str, *, allow_empty: bool,
             if len(seq) == 0 and not allow_empty:
                 problems.append(Problem(actions_line, "`actions:` is empty", ADD_ITEMS))
             named: list[Action] = []  # every item with a usable name, even if its context is bad
+            base_dir = Path(path).parent if path is not None else Path(".")
             for i, item in enumerate(seq):
-                action = _parse_action(seq, i, item, problems, named)
+                action = _parse_action(seq, i, item, problems, named, base_dir)
                 if action is not None:
                     actions.append(action)
             _check_duplicates(named, problems)
@@ -242,8 +253,48 @@ def _text_list(value: Any, field_name: str, action: str, problems: list[Problem]
     return None
 
 
+def _examples(value: Any, action: str, problems: list[Problem], line: int,
+              base_dir: Path) -> tuple[Example, ...] | None:
+    """An `examples:` list of `path[#start-end]` entries -> Examples with paths resolved against the
+    labels file's folder; a problem (with the entry's line) for anything else or a file that is not there."""
+    fix_list = "write one `- path[#start-end]` item per clip, e.g. - takes/wave.mp4#2-5.5"
+    if value is None:
+        problems.append(Problem(line, f"examples of `{action}` is empty", f"{fix_list}, or delete the line"))
+        return None
+    if not isinstance(value, CommentedSeq):
+        problems.append(Problem(line, f"examples of `{action}` must be a list of clip files, not {_kind(value)}",
+                                fix_list))
+        return None
+    out: list[Example] = []
+    ok = True
+    for j, item in enumerate(value):
+        item_line = value.lc.item(j)[0] + 1
+        if not isinstance(item, str) or not item.strip():
+            what = "is empty" if isinstance(item, str) or item is None else f"must be a file path, not {_kind(item)}"
+            problems.append(Problem(item_line, f"example {j + 1} of `{action}` {what}",
+                                    "write the clip's path, e.g. - takes/wave.mp4#2-5.5"))
+            ok = False
+            continue
+        try:
+            path_text, start, end = split_source(item)
+        except ValueError as exc:
+            problems.append(Problem(item_line, f"example {j + 1} of `{action}`: {exc}", RANGE_FIX))
+            ok = False
+            continue
+        target = Path(os.path.abspath(base_dir / Path(path_text).expanduser()))
+        if not target.is_file():
+            what = "is a folder, not a clip file" if target.is_dir() else "does not exist"
+            problems.append(Problem(item_line, f"example {j + 1} of `{action}` ({path_text}) {what}: {target}",
+                                    "paths are relative to the labels file's folder; fix the path or "
+                                    "delete the entry"))
+            ok = False
+            continue
+        out.append(Example(item.strip(), target, start, end, item_line))
+    return tuple(out) if ok else None
+
+
 def _parse_action(seq: CommentedSeq, i: int, item: Any, problems: list[Problem],
-                  named: list[Action]) -> Action | None:
+                  named: list[Action], base_dir: Path = Path(".")) -> Action | None:
     line = seq.lc.item(i)[0] + 1
     if not isinstance(item, CommentedMap):
         problems.append(Problem(line, f"action {i + 1} must be a mapping with name and context, "
@@ -279,9 +330,12 @@ def _parse_action(seq: CommentedSeq, i: int, item: Any, problems: list[Problem],
                                 "add `context: <one or two sentences on the body movement>`"))
     else:
         context = _text_list(item["context"], "context", name, problems, item.lc.key("context")[0] + 1)
-    action = Action(name, context or (), aliases or (), line)
+    examples: tuple[Example, ...] | None = ()
+    if "examples" in item:
+        examples = _examples(item["examples"], name, problems, item.lc.key("examples")[0] + 1, base_dir)
+    action = Action(name, context or (), aliases or (), line, examples or ())
     named.append(action)  # duplicates are worth reporting even when something else is wrong too
-    if context is None or aliases is None or bad:
+    if context is None or aliases is None or examples is None or bad:
         return None
     return action
 
