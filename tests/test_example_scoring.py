@@ -148,10 +148,10 @@ def test_an_example_added_during_a_replay_changes_the_next_windows(tmp_path: Pat
         labels.write_text(edited, encoding="utf-8")
 
     after = _replay(labels, edit)
-    assert [p.t for p in after] == [p.t for p in before]
+    assert [p.timestamp_s for p in after] == [p.timestamp_s for p in before]
     wave = before[0].names.index("wave")
     np.testing.assert_allclose(after[0].raw, before[0].raw, atol=1e-6)  # scored before the edit
-    punching = [i for i, p in enumerate(before) if 21.5 <= p.t <= 25.5]
+    punching = [i for i, p in enumerate(before) if 21.5 <= p.timestamp_s <= 25.5]
     assert punching and all(int(np.argmax(before[i].raw)) != wave for i in punching)
     assert all(int(np.argmax(after[i].raw)) == wave for i in punching)
     assert all(after[i].raw[wave] > before[i].raw[wave] + 0.3 for i in punching)

@@ -39,18 +39,15 @@ def example_windows(data: np.ndarray, fps: float, window_s: float = 3.0, rate_hz
     window is full, and the last one; a clip shorter than ``window_s`` gives one (the whole clip)."""
     buffer = TimeWindow(window_s, rate_hz, max_gap_s)
     out: list[np.ndarray] = []
-    next_t = window_s
-    last = None
+    next_t, taken_at = window_s, -1
     for i in range(data.shape[1]):
         t = i / fps
         buffer.push(data[:, i], t)
-        last = buffer.window()
-        if t + 1e-9 >= next_t and last is not None:
-            out.append(last)
-            next_t = t + hop_s
-            last = None
-    if last is not None:  # the end of the clip (or all of a short one)
-        out.append(last)
+        if t + 1e-9 >= next_t and (w := buffer.window()) is not None:
+            out.append(w)
+            next_t, taken_at = t + hop_s, i
+    if taken_at != data.shape[1] - 1 and (w := buffer.window()) is not None:  # the end (all of a short clip)
+        out.append(w)
     return out
 
 
