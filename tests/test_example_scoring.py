@@ -134,15 +134,16 @@ def _replay(labels: Path, edit: Any = None) -> list[Any]:
 
 
 def test_an_example_added_during_a_replay_changes_the_next_windows(tmp_path: Path) -> None:
-    """The demo (CMU 86_01) punches from 20.4 to 26 s. Labelled `wave` by an example cut from that stretch
-    while the replay runs, the punching windows become `wave`; windows scored before the edit do not
-    change. The edit is hot-reloaded like any labels edit; the example's features come from its own thread."""
+    """While the demo (CMU 86_01) replays, `wave` gets an example: 18-23 s of the same take (punching,
+    then a jump). The edit is hot-reloaded like any labels edit and the example's features come from their
+    own thread: the windows that hold what the example holds (ending at 21, 22 and 23 s) become `wave`,
+    the window scored before the edit and most others keep their scores and labels."""
     labels = tmp_path / "labels.yaml"
     labels.write_text(LABELS, encoding="utf-8")
     before = _replay(labels)
     shutil.copy(DEMO, tmp_path / "punching.dvta.safetensors")
     edited = LABELS.replace("swings from side to side.\n",
-                            "swings from side to side.\n    examples: [punching.dvta.safetensors#21-24]\n")
+                            "swings from side to side.\n    examples: [punching.dvta.safetensors#18-23]\n")
 
     def edit() -> None:
         labels.write_text(edited, encoding="utf-8")
@@ -151,7 +152,8 @@ def test_an_example_added_during_a_replay_changes_the_next_windows(tmp_path: Pat
     assert [p.timestamp_s for p in after] == [p.timestamp_s for p in before]
     wave = before[0].names.index("wave")
     np.testing.assert_allclose(after[0].raw, before[0].raw, atol=1e-6)  # scored before the edit
-    punching = [i for i, p in enumerate(before) if 21.5 <= p.timestamp_s <= 25.5]
-    assert punching and all(int(np.argmax(before[i].raw)) != wave for i in punching)
-    assert all(int(np.argmax(after[i].raw)) == wave for i in punching)
-    assert all(after[i].raw[wave] > before[i].raw[wave] + 0.3 for i in punching)
+    held = [i for i, p in enumerate(before) if round(p.timestamp_s, 2) in (21.0, 22.0, 23.0)]
+    assert len(held) == 3 and all(int(np.argmax(before[i].raw)) != wave for i in held)
+    assert all(int(np.argmax(after[i].raw)) == wave and after[i].raw[wave] > 0.9 for i in held)
+    same = sum(int(np.argmax(a.raw)) == int(np.argmax(b.raw)) for a, b in zip(after, before, strict=True))
+    assert same >= 0.8 * len(before)

@@ -104,7 +104,7 @@ def run_command(
     top: Annotated[int, typer.Option(min=1, help="Actions shown.")] = 5,
     example_weight: Annotated[float | None, typer.Option(min=0.0, help=(
         "How much an action's recorded examples (examples: in the labels file) count beside its text; "
-        "0: text alone. Default: 8, chosen in bench/results/examples.md."))] = None,
+        "0: text alone. Default: 256, chosen in bench/results/examples.md."))] = None,
     mirrored: Annotated[bool | None, typer.Option("--mirrored/--not-mirrored", help=(
         "Whether the images are mirrored (selfie view). Default: guessed (NTU RGB videos are)."))] = None,
     loop: Annotated[int, typer.Option(help="Play a file/replay this many times (0: forever).")] = 1,

@@ -81,7 +81,7 @@ class ExampleBank:
 
         if weight < 0 or sharpness <= 0:
             raise UserError(f"the example weight must be 0 or more and the sharpness positive, got {weight}, "
-                            f"{sharpness}", fix="e.g. --example-weight 8")
+                            f"{sharpness}", fix="e.g. --example-weight 256")
         self.runtime = runtime
         self.weight, self.sharpness = float(weight), float(sharpness)
         self.window = (float(window_s), float(rate_hz), float(max_gap_s))
