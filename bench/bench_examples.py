@@ -119,13 +119,14 @@ def skeleton_part(dataset: str, work: Path) -> dict[str, Any]:
     label = np.array([unseen.index(s.label) for s in clips])
     test = np.array([is_test(dataset, s) for s in clips])
     text_scores_a = np.stack(text_scores)
-    rows = []
+    rows, drawn = [], {}
     test_idx = np.flatnonzero(test)
     for draw in range(DRAWS):
         rng = np.random.default_rng(draw)
         for k in KS:
             picks = {c: [] if k == 0 else [int(i) for i in rng.choice(np.flatnonzero(~test & (label == c)), size=k,
                                                                      replace=False)] for c in range(len(unseen))}
+            drawn[f"draw {draw}, k {k}"] = [clips[i].name for c in range(len(unseen)) for i in picks[c]]
             for weight in (WEIGHTS if k else (0.0,)):
                 for sharpness in (SHARPNESS if k and weight else (SHARPNESS[0],)):
                     # "all": every unseen action has k examples; "one": one action at a time has them (a
@@ -144,10 +145,9 @@ def skeleton_part(dataset: str, work: Path) -> dict[str, Any]:
                                                         sharpness)
                             hits.append(float((scores.argmax(axis=1) == label[test_idx]).mean() * 100))
                         rows.append({"draw": draw, "k": k, "weight": weight, "sharpness": sharpness,
-                                     "protocol": protocol, "top1": float(np.mean(hits)),
-                                     "picks": [clips[i].name for c in range(len(unseen)) for i in picks[c]]})
+                                     "protocol": protocol, "top1": round(float(np.mean(hits)), 3)})
     return {"dataset": dataset, "split": split.name, "unseen": [texts.names[c] for c in unseen],
-            "test_clips": int(test.sum()), "example_pool": int((~test).sum()), "rows": rows,
+            "test_clips": int(test.sum()), "example_pool": int((~test).sum()), "examples_drawn": drawn, "rows": rows,
             "runtime": runtime.describe(), "seconds": round(time.perf_counter() - started, 1),
             "_check": (runtime, prepared, feats, text_scores_a, label, test, clips, unseen)}
 
