@@ -1,6 +1,7 @@
 """Re-create the bundled default model (dvta_live/assets/model) and the demo input, end to end.
 
-Every step that makes the model is a `dvta` command (run as `python -m dvta_live ...`):
+Every step that makes the model is the library function behind a `dvta` command, called in-process
+(each step is logged with the command that does the same):
 
 1. `dvta backbone import`: the official Shift-GCN NTU-120 X-sub joint weights, recipe shiftgcn64
    (Shift-GCN normalisation, 64-frame linear resize: about 28 ms per window on one CPU core).
@@ -42,12 +43,11 @@ from __future__ import annotations
 import argparse
 import collections
 import json
-import os
 import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = ROOT / "dvta_live" / "assets" / "model"
@@ -110,18 +110,53 @@ STILL_S, STILL_CLIPS = 3.0, 100
 DEMO_MATCH = {"walk": "walk", "jump": "jump", "punch": "punch", "leg_kick": "kick forward"}
 
 
-def dvta(*args: str, log: list | None = None) -> str:
+def step(what: str, log: list, fn: Any, *args: Any, **kwargs: Any) -> Any:
+    """Run one library step, timed and logged (the `dvta` command that does the same is named in ``what``)."""
     started = time.perf_counter()
-    env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
-    result = subprocess.run([sys.executable, "-m", "dvta_live", *args], capture_output=True, text=True,
-                            cwd=ROOT, env=env, check=False)
+    result = fn(*args, **kwargs)
     seconds = time.perf_counter() - started
-    if result.returncode != 0:
-        raise SystemExit(f"dvta {' '.join(args)} failed:\n{result.stdout[-2000:]}\n{result.stderr[-3000:]}")
-    print(f"[{seconds:6.1f} s] dvta {' '.join(args)}", flush=True)
-    if log is not None:
-        log.append({"command": "dvta " + " ".join(args), "seconds": round(seconds, 1)})
-    return result.stdout
+    print(f"[{seconds:6.1f} s] {what}", flush=True)
+    log.append({"step": what, "seconds": round(seconds, 1)})
+    return result
+
+
+def train_and_save_head(features: Path, labels: Path, out: Path, epochs: int) -> Any:
+    """`dvta train-head FEATURES --labels L -o OUT` with the build's settings; the head's HeadInfo."""
+    from dvta_live.dvta.features import class_texts_from_labels, load_features
+    from dvta_live.dvta.headfile import save_head
+    from dvta_live.dvta.train import TrainConfig, train_head
+
+    feats = load_features(features)
+    config = TrainConfig(epochs=epochs, batch_size=BATCH, metric_hidden=METRIC_HIDDEN or None, seed=SEED,
+                         val_count=VAL_COUNT, device="cpu")
+    result = train_head(feats, class_texts_from_labels(labels), None, config,
+                        dataset=feats.metadata.get("dataset"))
+    save_head(out, result.head, result.info, half=True)
+    return result.info
+
+
+def demo_run(model_dir: Path) -> str:
+    """What `dvta run -m MODEL --no-realtime -q --jsonl -` writes for the demo: one JSON line per event."""
+    import dvta_live
+    from dvta_live.realtime.live import Prediction
+
+    lines = []
+    with dvta_live.load(model_dir) as recognizer:
+        lines.append(json.dumps({"event": "start", "source": DEMO.name, "runtime": recognizer.describe()}))
+        for event in recognizer.recognize(DEMO, realtime=False):
+            if isinstance(event, Prediction):
+                lines.append(json.dumps({"event": "prediction", **event.to_dict()}))
+    return "\n".join(lines) + "\n"
+
+
+def convert_demo(shared: Path) -> None:
+    """`dvta data convert 86_01.amc --fps 30 -o DEMO`."""
+    from dvta_live.skeleton.readers import read_path
+    from dvta_live.skeleton.resample import resample_dataset
+    from dvta_live.skeleton.store import save_dataset
+
+    DEMO.parent.mkdir(parents=True, exist_ok=True)
+    save_dataset(resample_dataset(read_path(shared / "data" / "cmu-mocap" / f"{DEMO_TAKE}.amc"), 30.0), DEMO)
 
 
 def stage_cmu(shared: Path, out: Path, takes: tuple[str, ...]) -> Path:
@@ -208,13 +243,13 @@ def topk_report(head: Path, features: Path, labels: Path) -> dict:
 
     from dvta_live.dvta.evaluate import class_scores
     from dvta_live.dvta.features import class_texts_from_labels, load_features
-    from dvta_live.dvta.train import load_head
+    from dvta_live.dvta.headfile import load_head
     from dvta_live.labels import bundled_labels_path, load_labels
 
     model, meta = load_head(head)
     feats = load_features(features)
     texts = class_texts_from_labels(labels)
-    unseen = sorted(meta["classes"]["unseen"])
+    unseen = sorted(meta.classes.unseen)
     scores = class_scores(model, feats.ztest, texts.embeddings, unseen)
     order = np.asarray(unseen)[np.argsort(-scores, axis=1)]
     y = feats.z_labels
@@ -298,7 +333,10 @@ def main() -> None:
     parser.add_argument("--skip-extract", action="store_true", help="reuse OUT/features")
     parser.add_argument("--no-held-out", action="store_true", help="skip the held-out check")
     args = parser.parse_args()
-    from dvta_live.backbone.checkpoint import read_backbone_info
+    from dvta_live.backbone.checkpoint import import_checkpoint, read_backbone_info
+    from dvta_live.backbone.extract import TrainingViews, extract_features
+    from dvta_live.dvta.merge import merge_features
+    from dvta_live.recognizer import pack_model
     shared, out = args.shared.resolve(), args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
     log: list = []
@@ -309,72 +347,68 @@ def main() -> None:
                      "labels": LABELS.name}
 
     teacher = out / "teacher.safetensors"
-    dvta("backbone", "import", str(shared / WEIGHTS), "--recipe", RECIPE, "-o", str(teacher), log=log)
+    step(f"dvta backbone import {WEIGHTS} --recipe {RECIPE}", log, import_checkpoint, shared / WEIGHTS, teacher,
+         RECIPE)
     backbone, labels = teacher, LABELS
-    views = ["--live-window", str(LIVE_WINDOW_S), "--seed", str(SEED)]
+    views = TrainingViews(0, SEED, LIVE_WINDOW_S)
     sources = {name: shared / rel for name, rel in DATASETS.items()}
     sources["cmu-mocap"] = stage_cmu(shared, out / "cmu-train", CMU_TRAIN_TAKES)
     sources["cmu-described"] = cmu_described(shared, out)
     sources["standing-still"] = standing_still(shared, out)
     if args.lifted:
+        from dvta_live.backbone.lift import LiftConfig, read_clips, split_clips, train_lifted
+
         backbone = out / "backbone.safetensors"
-        lift_data = [str(shared / p) for p in LIFT_DATA]
-        lift_data += [str(p) for pattern in LIFT_DATA_GLOBS for p in sorted(shared.glob(pattern))]
-        dvta("backbone", "lift", str(teacher), *lift_data, "-o", str(backbone), "--epochs",
-             str(args.lift_epochs), "--seed", str(SEED), "--device", "cpu", "--resume", log=log)
+        lift_data = [shared / p for p in LIFT_DATA]
+        lift_data += [p for pattern in LIFT_DATA_GLOBS for p in sorted(shared.glob(pattern))]
+        train, val = split_clips(read_clips(lift_data), SEED)
+        step(f"dvta backbone lift --epochs {args.lift_epochs} --resume", log, train_lifted, teacher, train, val,
+             backbone, LiftConfig(epochs=args.lift_epochs, seed=SEED, device="cpu"), resume=True)
         metrics["lift"] = read_backbone_info(backbone).extra["lift"]
         metrics["views"] = VIEWS
-        views = ["--views", str(VIEWS), "--seed", str(SEED)]  # whole clips, as measured (ablation row 7)
+        views = TrainingViews(VIEWS, SEED, None)  # whole clips, as measured (ablation row 7)
     folders = []
     for name, path in sources.items():
         folder = out / "features" / name
         if not (args.skip_extract and (folder / "train.npy").is_file()):
-            dvta("extract-features", "-b", str(backbone), str(path), "--all-seen", *views, "-o", str(folder),
-                 log=log)
-        folders.append(str(folder))
+            step(f"dvta extract-features {name} --all-seen", log, extract_features, backbone, [path], folder,
+                 training=views)
+        folders.append(folder)
     extract_s = time.perf_counter() - started
 
     # the default model: every class trained
     merged = out / "features" / "all"
-    dvta("merge-features", *folders, "--labels", str(labels), "-o", str(merged), log=log)
+    step("dvta merge-features", log, merge_features, folders, labels, merged)
     head = out / "head.safetensors"
-    common = ["--labels", str(labels), "--epochs", str(epochs), "--seed", str(SEED),
-              "--batch-size", str(BATCH), "--metric-hidden", str(METRIC_HIDDEN),
-              "--val-count", str(VAL_COUNT), "--device", "cpu", "--half", "--json"]
-    train = json.loads(dvta("train-head", str(merged), "-o", str(head), *common, log=log))
-    dvta("model", "pack", "-b", str(backbone), "-H", str(head), "-o", str(model_dir), log=log)
-    meta = json.loads(head.with_suffix(".json").read_text())
-    metrics["default"] = {"classes": meta["classes"]["num_classes"], "train_samples": meta["features"]["train"],
-                          "validation_classes": [meta["text"]["classes"][c]["name"]
-                                                 for c in meta["classes"]["validation_unseen"]],
-                          "best_epoch": train["selection"]["best_epoch"],
-                          "validation_top1": train["selection"]["validation_top1"],
-                          "validation_gzsl": train["selection"]["validation_gzsl"],
-                          "head_parameters": meta["head"]["parameters"],
+    info = step("dvta train-head", log, train_and_save_head, merged, labels, head, epochs)
+    step("dvta model pack", log, pack_model, backbone, head, model_dir)
+    metrics["default"] = {"classes": info.classes.num_classes, "train_samples": info.features["train"],
+                          "validation_classes": [info.text.classes[c].name for c in info.classes.validation_unseen],
+                          "best_epoch": info.selection["best_epoch"],
+                          "validation_top1": info.selection["validation_top1"],
+                          "validation_gzsl": info.selection["validation_gzsl"],
+                          "head_parameters": info.head.parameters,
                           "per_source": json.loads((merged / "features.json").read_text())["merged_from"]}
 
     # held-out check: the same recipe with HELD_OUT left out of head training
     if not args.no_held_out:
         held = out / "features" / "held-out"
-        dvta("merge-features", *folders, "--labels", str(labels), "--unseen", ",".join(HELD_OUT),
-             "-o", str(held), log=log)
+        step("dvta merge-features --unseen HELD_OUT", log, merge_features, folders, labels, held, ",".join(HELD_OUT))
         held_head = out / "held-out-head.safetensors"
-        held_train = json.loads(dvta("train-head", str(held), "-o", str(held_head), *common, log=log))
+        held_info = step("dvta train-head (held out)", log, train_and_save_head, held, labels, held_head, epochs)
         # the held-out head as the model packs it (with the backbone's classifier as its bridge), and alone
         held_model = out / "held-out-model"
-        dvta("model", "pack", "-b", str(backbone), "-H", str(held_head), "-o", str(held_model), log=log)
+        step("dvta model pack (held out)", log, pack_model, backbone, held_head, held_model)
         report = topk_report(held_model / "head.safetensors", held, labels)
         report["without_bridge"] = {k: v for k, v in topk_report(held_head, held, labels).items()
                                     if k in ("top1", "top5")}
-        report["validation_top1"] = held_train["selection"]["validation_top1"]
-        report["zsl_top1_dvta_evaluate"] = held_train["metrics"]["zsl"]["top1"]
+        report["validation_top1"] = held_info.selection["validation_top1"]
+        report["zsl_top1_dvta_evaluate"] = held_info.metrics["zsl"]["top1"]
         metrics["held_out"] = report
 
     # the demo input and what `dvta run` predicts on it
-    DEMO.parent.mkdir(parents=True, exist_ok=True)
-    convert = ["data", "convert", str(shared / "data" / "cmu-mocap" / f"{DEMO_TAKE}.amc"), "-o", str(DEMO)]
-    dvta(*convert, "--fps", "30", log=log)
-    run_out = dvta("run", "-m", str(model_dir), "--no-realtime", "-q", "--jsonl", "-", log=log)
+    step(f"dvta data convert {DEMO_TAKE}.amc --fps 30", log, convert_demo, shared)
+    run_out = step("dvta run --no-realtime --jsonl -", log, demo_run, model_dir)
     (out / "demo-run.jsonl").write_text(run_out)
     metrics["demo"] = {"file": DEMO.name, "bytes": DEMO.stat().st_size, **demo_check(shared, run_out)}
 

@@ -36,13 +36,11 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from dvta_live.dvta import headfile
 from dvta_live.dvta.evaluate import (
     RELEASED_TEST_BATCH,
     balanced_accuracy,
@@ -446,14 +444,7 @@ def _head_info(head: DVTAHead, texts: ClassTexts, features: FeatureSet, split: S
 # ----------------------------------------------------------------------------------------- legacy load
 
 
-def load_head(path: str | Path, device: str | torch.device = "cpu") -> tuple[DVTAHead, dict[str, Any]]:
-    """``headfile.load_head`` with the metadata as a plain dict (``HeadInfo.to_dict()``), for callers
-    written before ``HeadInfo`` (scripts/build_default_model.py); new code uses ``headfile.load_head``."""
-    head, info = headfile.load_head(path, device)
-    return head, info.to_dict()
-
-
 __all__ = [
-    "FALLBACK_LR", "RELEASED_LR", "EpochLog", "TrainConfig", "TrainResult", "load_head", "lr_at",
+    "FALLBACK_LR", "RELEASED_LR", "EpochLog", "TrainConfig", "TrainResult", "lr_at",
     "new_head", "released_lr", "resolve_classes", "train_head", "train_run",
 ]
