@@ -104,7 +104,11 @@ class Recognizer:
 
     @property
     def labels_status(self) -> str:
-        return self.watcher.status
+        """One line for a display: the labels in use (or why an edit was rejected) and their examples."""
+        status = self.watcher.status
+        if any(a.examples for a in self.watcher.labels.actions):
+            status += f"; {self.examples.status}"
+        return status
 
     @property
     def info(self) -> RecognizerInfo:

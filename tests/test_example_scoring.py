@@ -157,3 +157,27 @@ def test_an_example_added_during_a_replay_changes_the_next_windows(tmp_path: Pat
     assert all(int(np.argmax(after[i].raw)) == wave and after[i].raw[wave] > 0.9 for i in held)
     same = sum(int(np.argmax(a.raw)) == int(np.argmax(b.raw)) for a, b in zip(after, before, strict=True))
     assert same >= 0.8 * len(before)
+
+
+def test_dvta_run_says_which_example_cannot_be_used(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An example clip with nobody in it is not used, and `dvta run` says so (a JSONL record naming the
+    file, and the status line), while the replay runs on with the text."""
+    import json
+
+    from dvta_live.skeleton.sequence import SkeletonDataset, SkeletonSequence
+    from dvta_live.skeleton.store import save_dataset
+
+    from conftest import dvta
+
+    empty = SkeletonSequence(data=np.zeros((3, 90, 25, 2), np.float32), name="nobody", fps=30.0)
+    save_dataset(SkeletonDataset(name="x", class_names=("x",), sequences=(empty,)), tmp_path / "nobody.dvta.safetensors")
+    labels = tmp_path / "labels.yaml"
+    labels.write_text(LABELS.replace("swings from side to side.\n",
+                                     "swings from side to side.\n    examples: [nobody.dvta.safetensors]\n"))
+    code, out, _ = dvta(capsys, "run", "-l", str(labels), "--no-realtime", "-q", "--jsonl", "-")
+    assert code == 0
+    records = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    said = [r for r in records if r["event"] == "examples"]
+    assert len(said) == 1 and "nobody.dvta.safetensors" in said[0]["unreadable"]
+    assert "unreadable" in said[0]["status"]
+    assert sum(r["event"] == "prediction" for r in records) > 50  # the run went on, on the text

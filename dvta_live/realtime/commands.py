@@ -229,8 +229,9 @@ class _RunOutputs:
         self.saver = VideoSaver(save, fps) if save is not None else None
         watcher = recognizer.watcher
         self.labels_seen = (watcher.state.generation, watcher.state.error)  # the start record covers these
+        self.examples_seen: dict[str, str] = {}  # unreadable examples already reported
         self.view = LiveView(Console(quiet=True) if quiet else console, source_name, recognizer.describe(), self.stats,
-                             lambda: watcher.status)
+                             lambda: recognizer.labels_status)
         if self.writer:
             self.writer.write({"event": "start", "source": source_name, "runtime": recognizer.describe(),
                                "model": str(recognizer.info.path), "labels": str(labels_path)})
@@ -266,6 +267,11 @@ class _RunOutputs:
             if (state.generation, state.error) != self.labels_seen:
                 self.labels_seen = (state.generation, state.error)
                 self.writer.write(_labels_event(state))
+            errors = self.recognizer.examples.unreadable
+            if errors != self.examples_seen:  # an example that cannot be used: said once, with why
+                self.examples_seen = errors
+                self.writer.write({"event": "examples", "status": self.recognizer.examples.status,
+                                   "unreadable": errors})
             self.writer.write({"event": "prediction", **event.to_dict()})
 
     def _frame(self, event: FrameResult, last: Prediction | None) -> None:

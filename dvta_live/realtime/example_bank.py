@@ -234,6 +234,12 @@ class ExampleBank:
                         self.version += 1
 
     @property
+    def unreadable(self) -> dict[str, str]:
+        """Example source -> why it gives no features (a copy: the bank's thread may be adding to it)."""
+        with self._lock:
+            return dict(self.errors)
+
+    @property
     def status(self) -> str:
         """One line on the examples in use: how many windows, and any that could not be read."""
         with self._lock:
