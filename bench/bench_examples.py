@@ -60,11 +60,6 @@ def is_test(dataset: str, seq: Any) -> bool:
     return int(seq.subject) % 2 == 0
 
 
-def softmax(x: np.ndarray) -> np.ndarray:
-    z = np.exp(x - x.max(axis=-1, keepdims=True))
-    return z / z.sum(axis=-1, keepdims=True)
-
-
 def added(feats: list[np.ndarray], ex_feats: list[np.ndarray], ex_class: list[int], num_classes: int,
           weight: float, sharpness: float) -> np.ndarray:
     """dvta.examples' formula in numpy, per clip (mean over its windows): [N, C]."""
@@ -233,6 +228,7 @@ def real_video_part(weight: float, sharpness: float) -> dict[str, Any]:
     import dvta_live
     from dvta_live.dvta.examples import example_side
     from dvta_live.realtime.example_bank import example_windows
+    from dvta_live.realtime.live import softmax
     from dvta_live.skeleton.readers import read_ntu_skeleton
 
     sys.path.insert(0, str(REPO / "bench"))
@@ -240,7 +236,7 @@ def real_video_part(weight: float, sharpness: float) -> dict[str, Any]:
 
     rec = dvta_live.load(labels=REPO / "bench" / "labels" / "real-actions.yaml", runtime="torch", threads=1)
     runtime, recipe, names = rec.runtime, rec.info.recipe, list(rec.names)
-    prepared = rec._text()
+    prepared = runtime.prepare_text(np.asarray(rec.watcher.text.embeddings))
     clips = {}
     for file, action in REAL_ACTIONS.items():
         got = clip_poses(file)

@@ -188,6 +188,17 @@ def _discard(tmp: Path) -> None:
         tmp.unlink()
 
 
+def file_sha256(path: PathLike) -> str:
+    """SHA-256 of a file's bytes (hex), read in 1 MiB blocks: what ties a cache entry to its source."""
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
 def write_bytes_atomic(path: PathLike, data: bytes) -> Path:
     """Replace ``path`` with ``data`` all at once (see the module docstring)."""
     with atomic_path(path) as tmp, open(tmp, "wb") as fh:
@@ -204,4 +215,4 @@ def write_text_atomic(path: PathLike, text: str) -> Path:
 
 __all__ = ["JSONL_SUFFIXES", "SAFETENSORS_SUFFIXES", "STORE_SUFFIXES", "VIDEO_SUFFIXES", "YAML_SUFFIXES",
            "atomic_path", "check_folder_writable",
-           "check_output", "write_bytes_atomic", "write_text_atomic"]
+           "check_output", "file_sha256", "write_bytes_atomic", "write_text_atomic"]

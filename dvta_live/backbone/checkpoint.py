@@ -20,7 +20,6 @@ Every failure (missing file, corrupt file, another model's weights, wrong shapes
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -34,6 +33,7 @@ from dvta_live.backbone.lifted import LiftedShiftGCN
 from dvta_live.backbone.shiftgcn import ShiftGCN, spatial_shift_index
 from dvta_live.backbone.stgcn import STGCN
 from dvta_live.errors import UserError
+from dvta_live.outputs import file_sha256
 from dvta_live.skeleton.recipe import Recipe, get_recipe
 
 FORMAT = "dvta_live.backbone"
@@ -286,17 +286,9 @@ def load_torch_checkpoint(path: str | Path, recipe: str | Recipe | Mapping[str, 
         recipe=_recipe_dict(recipe if recipe is not None else DEFAULT_RECIPES[arch]),
         feature_dim=int(model.feature_dim),  # type: ignore[attr-defined]
         class_names=ntu_class_names(model.num_class),  # type: ignore[attr-defined]
-        source=source, extra={"source_sha256": _sha256(path)})
+        source=source, extra={"source_sha256": file_sha256(path)})
     info.validate(path)
     return model.eval(), info
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 # --- project format ---------------------------------------------------------------------------------------

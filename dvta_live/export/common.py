@@ -36,13 +36,11 @@ OPSET = 17
 
 def model_sha256(info: RecognizerInfo) -> str:
     """One hash over the backbone and head files: what ties an exported graph or engine to its model."""
+    from dvta_live.outputs import file_sha256
+
     h = hashlib.sha256()
     for path in (info.backbone_path, info.head_path):
-        file_hash = hashlib.sha256()
-        with open(path, "rb") as f:
-            for chunk in iter(lambda: f.read(1 << 20), b""):
-                file_hash.update(chunk)
-        h.update(file_hash.digest())
+        h.update(bytes.fromhex(file_sha256(path)))
     return h.hexdigest()
 
 

@@ -17,7 +17,6 @@ source video.
 
 from __future__ import annotations
 
-import hashlib
 import math
 import os
 import re
@@ -166,18 +165,12 @@ def _check_range(example: Example, duration_s: float, fps: float) -> None:
                         f"{duration_s:.2f} s long", example.path, RANGE_FIX)
 
 
-def file_hash(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _cache_path(example: Example, pose_model: str) -> Path:
     rng = "all" if example.start_s is None else f"{example.start_s:g}-{example.end_s:g}"
     model = re.sub(r"[^A-Za-z0-9_.-]", "_", Path(pose_model).name)
-    return pose_cache_folder() / f"{file_hash(example.path)[:32]}.{rng}.{model}{CLIP_SUFFIX}"
+    from dvta_live.outputs import file_sha256
+
+    return pose_cache_folder() / f"{file_sha256(example.path)[:32]}.{rng}.{model}{CLIP_SUFFIX}"
 
 
 def _read_video(example: Example, *, cache: bool, pose_model: str) -> SkeletonSequence:

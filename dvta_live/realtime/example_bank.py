@@ -77,19 +77,16 @@ class ExampleBank:
                  window_s: float = 3.0, rate_hz: float = 30.0, max_gap_s: float = 0.3,
                  cache_dir: str | Path | None = None,
                  load: Callable[[Example], Any] | None = None) -> None:
-        from dvta_live.export.common import cache_root, model_sha256
-
         if weight < 0 or sharpness <= 0:
             raise UserError(f"the example weight must be 0 or more and the sharpness positive, got {weight}, "
                             f"{sharpness}", fix="e.g. --example-weight 256")
         self.runtime = runtime
         self.weight, self.sharpness = float(weight), float(sharpness)
         self.window = (float(window_s), float(rate_hz), float(max_gap_s))
-        model = getattr(runtime, "model_hash", None) or model_sha256(runtime.info)
-        self.cache_dir = Path(cache_dir) if cache_dir is not None else cache_root() / "examples" / model[:16]
+        self._cache_dir = Path(cache_dir) if cache_dir is not None else None
         self._load = load
         self._features: dict[_Clip, np.ndarray] = {}
-        self.errors: dict[str, str] = {}  # example source -> why it gives no features
+        self._errors: dict[str, str] = {}  # example source -> why it gives no features
         self.version = 0  # grows when more features are ready
         self._lock = threading.Lock()
         self._wanted: dict[_Clip, Example] = {}
@@ -98,6 +95,17 @@ class ExampleBank:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._probe: Any = None  # a one-class text side: exported graphs need one to give features
+
+    @property
+    def cache_dir(self) -> Path:
+        """``<cache>/examples/<model hash>``; the model's files are hashed on first use, so a labels file
+        without examples costs nothing at start-up."""
+        if self._cache_dir is None:
+            from dvta_live.export.common import cache_root, model_sha256
+
+            model = getattr(self.runtime, "model_hash", None) or model_sha256(self.runtime.info)
+            self._cache_dir = cache_root() / "examples" / model[:16]
+        return self._cache_dir
 
     # -- features of one example ---------------------------------------------------------------------
     def features_of(self, example: Example) -> np.ndarray:
@@ -160,7 +168,7 @@ class ExampleBank:
     def side(self, labels: Labels, num_classes: int | None = None, *, wait: bool = False
              ) -> tuple[np.ndarray, np.ndarray] | None:
         """``example_side`` of the labels' examples whose features are ready (all of them with ``wait``,
-        skipping unreadable ones, listed in ``errors``); None when no action has examples."""
+        skipping unreadable ones, listed in ``unreadable``); None when no action has examples."""
         if not any(a.examples for a in labels.actions) or self.weight == 0:
             return None
         feats, classes = [], []
@@ -184,10 +192,10 @@ class ExampleBank:
             feats = self.features_of(example)
         except UserError as exc:
             with self._lock:
-                self.errors[example.source] = str(exc)
+                self._errors[example.source] = str(exc)
             return None
         with self._lock:
-            self.errors.pop(example.source, None)
+            self._errors.pop(example.source, None)
         return feats
 
     # -- background computation ----------------------------------------------------------------------
@@ -237,14 +245,14 @@ class ExampleBank:
     def unreadable(self) -> dict[str, str]:
         """Example source -> why it gives no features (a copy: the bank's thread may be adding to it)."""
         with self._lock:
-            return dict(self.errors)
+            return dict(self._errors)
 
     @property
     def status(self) -> str:
         """One line on the examples in use: how many windows, and any that could not be read."""
         with self._lock:
             windows = sum(len(f) for f in self._features.values())
-            errors = list(self.errors.values())
+            errors = list(self._errors.values())
         line = f"examples: {windows} windows" + (f"; {len(errors)} unreadable: {errors[0]}" if errors else "")
         return line
 
