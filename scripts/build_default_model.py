@@ -9,7 +9,9 @@ Every step that makes the model is the library function behind a `dvta` command,
    window holds; shorter clips held or repeated) of the real skeletons of every labelled dataset in
    ../shared (NTU samples, UTD-MHAD, NW-UCLA, MSR Action3D, Bandai Namco, CMU take 86_09's segments;
    CMU take 86_01 is the demo input and is kept out of training), of more CMU takes labelled by their
-   own descriptions (CMU_DESCRIBED: climb, dance, jump, kicks, ...) and of stand-still clips.
+   own descriptions (CMU_DESCRIBED: climb, dance, jump, kicks, ...) and of stand-still clips; and the
+   same of every one of those clips seen through the live camera path, CAMERA_VIEWS times (`dvta data
+   camera`: each frame drawn as a mannequin from a random camera and passed through MediaPipe).
 3. `dvta merge-features`: one features folder in the merged class list
    dvta_live/assets/labels/default-training.yaml (synonymous dataset classes are one class).
 4. `dvta train-head`: the DVTA head (released schedule at batch 32, 40 epochs, AA network at the text
@@ -20,7 +22,7 @@ Every step that makes the model is the library function behind a `dvta` command,
 6. Held-out check: steps 3-4 again with HELD_OUT classes left out of head training (packed the same way,
    and reported without the bridge too), then their
    zero-shot top-1 / top-5 (among the held-out classes) and, where a class is an everyday action, top-1
-   among the 25 everyday actions.
+   among the 25 everyday actions, on the recorded clips (and on their camera views apart).
 7. `dvta data convert` of CMU take 86_01 into dvta_live/assets/demo, and `dvta run` (no arguments but
    --no-realtime -q --jsonl -) on it: the majority prediction per ground-truth segment.
 
@@ -106,6 +108,12 @@ CMU_CLIP_S, CMU_HOP_S, CMU_MAX_CLIPS = 3.0, 1.5, 60  # more climbing clips drew 
 # (bench/results/real_video_ablation.md, rows 8 and 10)
 LIVE_WINDOW_S = 3.0
 STILL_S, STILL_CLIPS = 3.0, 100
+# Every training clip is also seen through the live camera path (`dvta data camera`: drawn as a mannequin
+# from CAMERA_VIEWS random cameras and passed through MediaPipe), so the head learns what MediaPipe's
+# estimates of each action look like (bench/results/real_video_ablation.md, rows 12-13). About 0.8 s per
+# clip and view on one core: CAMERA_JOBS processes share the work; finished stores are reused (resumable).
+CAMERA_VIEWS = 2
+CAMERA_JOBS = 2
 # CMU segment action -> the everyday action it is (for the demo check)
 DEMO_MATCH = {"walk": "walk", "jump": "jump", "punch": "punch", "leg_kick": "kick forward"}
 
@@ -236,6 +244,41 @@ def standing_still(shared: Path, out: Path, count: int = STILL_CLIPS) -> Path:
     return path
 
 
+def camera_store(path: Path, store: Path, view: int) -> Path:
+    """`dvta data camera PATH --seed SEED` for one view (the library call, in a worker process)."""
+    from dvta_live.backbone.extract import read_data
+    from dvta_live.skeleton.mannequin import camera_dataset
+    from dvta_live.skeleton.store import save_dataset
+
+    save_dataset(camera_dataset(read_data([path]), views=[view], seed=SEED, window_s=LIVE_WINDOW_S), store)
+    return store
+
+
+def camera_stores(sources: dict[str, Path], out: Path, log: list, count: int) -> dict[str, Path]:
+    """Each source seen through the camera path, one store per view, largest sources first so that the
+    CAMERA_JOBS processes finish together; stores already there are kept."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    from dvta_live.backbone.extract import read_data
+
+    out.mkdir(parents=True, exist_ok=True)
+    jobs = {f"{name}-camera{v}": (path, out / f"{name}.view{v}.dvta.safetensors", v)
+            for name, path in sources.items() for v in range(count)}
+    todo = sorted((k for k, (_, store, _) in jobs.items() if not store.is_file()),
+                  key=lambda k: -len(read_data([jobs[k][0]])))
+    started = time.perf_counter()
+    # spawned, not forked: torch's thread pools are already running in this process
+    with ProcessPoolExecutor(max_workers=CAMERA_JOBS, mp_context=multiprocessing.get_context("spawn")) as pool:
+        running = {pool.submit(camera_store, *jobs[k]): k for k in todo}
+        for done in as_completed(running):
+            done.result()
+            print(f"[{time.perf_counter() - started:6.1f} s] dvta data camera {running[done]}", flush=True)
+    log.append({"step": f"dvta data camera (x{count} views, {len(todo)} new stores)",
+                "seconds": round(time.perf_counter() - started, 1)})
+    return {k: store for k, (_, store, _) in jobs.items()}
+
+
 def topk_report(head: Path, features: Path, labels: Path) -> dict:
     """Zero-shot top-1 / top-5 among the held-out classes, and top-1 / top-5 among the everyday actions
     for the held-out classes that are everyday actions (same name)."""
@@ -330,7 +373,12 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=None, help=f"head epochs (default {EPOCHS}, lifted "
                         f"{LIFTED_EPOCHS})")
     parser.add_argument("--lift-epochs", type=int, default=LIFT_EPOCHS)
+    parser.add_argument("--model-out", type=Path, default=None,
+                        help="write the model here instead of the bundled model's folder (a candidate)")
     parser.add_argument("--skip-extract", action="store_true", help="reuse OUT/features")
+    parser.add_argument("--camera-views", type=int, default=CAMERA_VIEWS,
+                        help=f"camera-path views of each training clip (default {CAMERA_VIEWS}; 0: none; delete "
+                             "OUT/camera after changing the sources)")
     parser.add_argument("--no-held-out", action="store_true", help="skip the held-out check")
     args = parser.parse_args()
     from dvta_live.backbone.checkpoint import import_checkpoint, read_backbone_info
@@ -341,7 +389,7 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     log: list = []
     started = time.perf_counter()
-    model_dir = out / "model" if args.lifted else MODEL
+    model_dir = args.model_out.resolve() if args.model_out else out / "model" if args.lifted else MODEL
     epochs = args.epochs or (LIFTED_EPOCHS if args.lifted else EPOCHS)
     metrics: dict = {"seed": SEED, "recipe": "lift64" if args.lifted else RECIPE, "weights": WEIGHTS,
                      "labels": LABELS.name}
@@ -374,6 +422,15 @@ def main() -> None:
             step(f"dvta extract-features {name} --all-seen", log, extract_features, backbone, [path], folder,
                  training=views)
         folders.append(folder)
+    recorded = list(folders)
+    if not args.lifted and args.camera_views:
+        for key, store in camera_stores(sources, out / "camera", log, args.camera_views).items():
+            folder = out / "features" / key
+            if not (args.skip_extract and (folder / "train.npy").is_file()):
+                step(f"dvta extract-features {key} --all-seen", log, extract_features, backbone, [store], folder,
+                     training=views)
+            folders.append(folder)
+    metrics["camera_views"] = 0 if args.lifted else args.camera_views
     extract_s = time.perf_counter() - started
 
     # the default model: every class trained
@@ -399,9 +456,21 @@ def main() -> None:
         # the held-out head as the model packs it (with the backbone's classifier as its bridge), and alone
         held_model = out / "held-out-model"
         step("dvta model pack (held out)", log, pack_model, backbone, held_head, held_model)
-        report = topk_report(held_model / "head.safetensors", held, labels)
-        report["without_bridge"] = {k: v for k, v in topk_report(held_head, held, labels).items()
+        # reported on the recorded clips (comparable with models trained without camera views) and on
+        # their camera-path views apart
+        held_recorded = out / "features" / "held-out-recorded"
+        step("dvta merge-features --unseen HELD_OUT (recorded clips)", log, merge_features, recorded, labels,
+             held_recorded, ",".join(HELD_OUT))
+        report = topk_report(held_model / "head.safetensors", held_recorded, labels)
+        report["without_bridge"] = {k: v for k, v in topk_report(held_head, held_recorded, labels).items()
                                     if k in ("top1", "top5")}
+        if len(folders) > len(recorded):
+            held_camera = out / "features" / "held-out-camera"
+            step("dvta merge-features --unseen HELD_OUT (camera views)", log, merge_features,
+                 folders[len(recorded):], labels, held_camera, ",".join(HELD_OUT))
+            camera = topk_report(held_model / "head.safetensors", held_camera, labels)
+            report["camera_views"] = {k: camera[k] for k in ("samples", "top1", "top5")} | {
+                "everyday_top1": camera.get("everyday", {}).get("top1")}
         report["validation_top1"] = held_info.selection["validation_top1"]
         report["zsl_top1_dvta_evaluate"] = held_info.metrics["zsl"]["top1"]
         metrics["held_out"] = report
