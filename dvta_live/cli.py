@@ -213,8 +213,8 @@ def data_camera(
     out: Annotated[Path, typer.Option("--out", "-o", help="Output file (.dvta.safetensors).")],
     views: Annotated[int, typer.Option(min=1, help="Random cameras per clip.")] = 1,
     seed: Annotated[int, typer.Option(help="Seed of the windows, cameras and looks.")] = 0,
-    window: Annotated[float | None, typer.Option(
-        min=0.5, help="Seconds of each clip, as the live window holds them (default 3; 0 = whole clips).")] = 3.0,
+    window: Annotated[float, typer.Option(
+        min=0.0, help="Seconds of each clip, as the live window holds them (default 3; 0 = whole clips).")] = 3.0,
     pose_model: Annotated[str, typer.Option(help="MediaPipe pose model, as `dvta run --pose-model`.")] = "lite",
 ) -> None:
     """See 3-D skeleton clips as the live camera path does: each frame drawn as a mannequin from a random
@@ -237,6 +237,8 @@ def data_camera(
     from dvta_live.skeleton.readers import read_path, read_paths
     from dvta_live.skeleton.store import save_dataset
 
+    if 0 < window < 0.5:
+        raise UserError(f"--window {window:g} is too short for a window", fix="give 0.5 s or more, or 0 for whole clips")
     check_output(out, inputs=sources, suffixes=STORE_SUFFIXES)
     model_path(pose_model)  # a bad model name fails before the long part
     with err_console.status("reading"):

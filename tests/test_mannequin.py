@@ -101,4 +101,19 @@ def test_data_camera_command(capsys, tmp_path) -> None:  # type: ignore[no-untyp
                           "missing.bvh")
     assert_one_line_error(dvta(capsys, "data", "camera", DEMO, "--pose-model", "nope", "-o",
                                str(tmp_path / "y.dvta.safetensors")), "nope")
-    assert not (tmp_path / "x.dvta.safetensors").exists() and not (tmp_path / "y.dvta.safetensors").exists()
+    assert_one_line_error(dvta(capsys, "data", "camera", DEMO, "--window", "0.2", "-o", str(tmp_path / "z.dvta.safetensors")),
+                          "--window")
+    assert not any((tmp_path / f"{n}.dvta.safetensors").exists() for n in "xyz")
+    # --window 0: whole clips (a 1-s piece of the demo)
+    import dataclasses
+
+    from dvta_live.skeleton.store import save_dataset
+
+    demo = load_dataset(DEMO)
+    piece = tmp_path / "piece.dvta.safetensors"
+    save_dataset(dataclasses.replace(demo, sequences=(dataclasses.replace(demo[0], data=np.array(demo[0].data[:, :30])),)),
+                 piece)
+    whole = tmp_path / "whole.dvta.safetensors"
+    code, _, err = dvta(capsys, "data", "camera", str(piece), "--window", "0", "-o", str(whole))
+    assert code == 0, err
+    assert read_data([whole])[0].data.shape[1] == 15  # 1 s at 15 fps
