@@ -19,10 +19,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from dvta_live.backbone.config import DEFAULT_FPS
 from dvta_live.skeleton.layouts import NTU25
 from dvta_live.skeleton.sequence import MAX_BODIES, NUM_COORDS, NUM_JOINTS, SkeletonDataset
-
-DEFAULT_FPS = 30.0  # a clip that does not say (the Kinect datasets)
+from dvta_live.skeleton.views import _rotation
 
 _J = {name: i for i, name in enumerate(NTU25.joints)}
 Colour = tuple[int, int, int]  # BGR
@@ -177,11 +177,8 @@ def place(data: np.ndarray, camera: Camera) -> np.ndarray:
     root = x[:, _J["spine_mid"]].copy()
     x = x - np.where(present[:, None], root * np.array([1.0, 0.0, 1.0]), 0.0)[:, None, :]
     x = x - x[present].reshape(-1, 3).mean(axis=0) * np.array([0.0, 1.0, 0.0])
-    cy, sy = math.cos(camera.yaw), math.sin(camera.yaw)
-    cp, sp = math.cos(camera.pitch), math.sin(camera.pitch)
-    turn = np.array([[cy, 0, sy], [0, 1, 0], [-sy, 0, cy]])
-    tilt = np.array([[1, 0, 0], [0, cp, sp], [0, -sp, cp]])  # the camera above looks down on the body
-    x = x @ (tilt @ turn).T + np.array([0.0, 0.0, camera.distance])
+    # views' rotation tilts the head away for a positive pitch; a camera above brings it closer
+    x = x @ _rotation(camera.yaw, -camera.pitch, 0.0).T + np.array([0.0, 0.0, camera.distance])
     x[~present] = 0.0
     return x
 
