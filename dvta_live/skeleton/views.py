@@ -46,7 +46,10 @@ def virtual_view(data: np.ndarray, rng: np.random.Generator, noise: bool = True)
         x = x * rng.uniform(0.9, 1.1, size=3)  # proportions: stockier, taller, deeper
     # half the views near the recorded one (most clips here face the camera, as a webcam user does)
     yaw = rng.normal(0.0, 0.35) if rng.random() < 0.5 else rng.uniform(-math.pi, math.pi)
-    pitch = math.radians(rng.uniform(-10.0, 35.0))  # camera from slightly below to well above
+    # positive pitch tilts the body's top away from the camera: a camera below, looking up. So this
+    # range is from slightly above to well below (mannequin.place passes -pitch for a camera above); the
+    # lifted candidate was trained and measured on it as it is
+    pitch = math.radians(rng.uniform(-10.0, 35.0))
     roll = math.radians(rng.normal(0.0, 4.0))
     x = x @ _rotation(yaw, pitch, roll).T
     if noise:
