@@ -1,10 +1,10 @@
 """Row 15: a pose-descriptor classifier over the head's 73 training classes, turned into label scores as the
 bridge does (ConSE over the classes' contexts, temperature 0.1) and added with weight w to the bundled model's
-scores; every setting, offline on the bench's windows. Writes runs/rows15_16/15_descriptor_expert.json."""
+scores; every setting, offline on the bench's windows. Writes runs/rows15_17/15_descriptor_expert.json."""
 import json, sys, warnings
 import numpy as np
 warnings.filterwarnings("ignore")
-sys.path.insert(0, "bench/results/real_video_ablation/rows_15_16")
+sys.path.insert(0, "bench/results/real_video_ablation/rows_15_17")
 from pathlib import Path
 from offline_eval import W, evaluate, model_scores
 from pose_descriptors import describe
@@ -17,7 +17,7 @@ from dvta_live.labels.loader import load_labels
 merged = load_labels(Path("dvta_live/assets/labels/default-training.yaml"))
 ct = get_encoder(None).encode_labels(merged).embeddings[:, 1]
 ct = ct / np.linalg.norm(ct, axis=1, keepdims=True)
-data = {m: np.load(f"runs/rows15_16/desc_{m}.npz") for m in ("rec", "cam")}
+data = {m: np.load(f"runs/rows15_17/desc_{m}.npz") for m in ("rec", "cam")}
 ms = model_scores("dvta_live/assets/model")
 D = {k: np.nan_to_num(describe(W[k[0]][k[1]])) for k in ms}
 rows = [{"setting": "bundled model alone", "result": evaluate(ms)}]
@@ -43,7 +43,7 @@ for train in ("rec", "cam", "rec+cam"):
             r = evaluate(ms, extra, w)
             rows.append({"setting": f"{cname} on {train} descriptors, weight {w}", "result": r})
             print(rows[-1], flush=True)
-Path("runs/rows15_16/15_descriptor_expert.json").write_text(json.dumps(
+Path("runs/rows15_17/15_descriptor_expert.json").write_text(json.dumps(
     [{"setting": r["setting"], "top1": int(r["result"][0]), "top3": int(r["result"][1]),
       "window_acc": float(r["result"][2]), "ranks_a001_ntu120_everyday_ta_chi_clean_and_jerk": [int(x) for x in r["result"][3]]}
      for r in rows], indent=1))

@@ -17,4 +17,4 @@ sys.argv=['bench_real_video.py']+sys.argv[1:]
 try:
     B.main()
 finally:
-    pickle.dump(dump,open('runs/rows15_16/windows.pkl','wb'))
+    pickle.dump(dump,open('runs/rows15_17/windows.pkl','wb'))

@@ -12,7 +12,7 @@ for f in ('cmu-described.dvta.safetensors','standing-still.dvta.safetensors'): s
 shutil.copytree('runs/build-lw/cmu-train',out/'cmu-train',symlinks=True)
 for k in KS:
     shutil.copytree(f'runs/build-lw/features/{k}',out/'features'/k)
-    H=np.load(f'runs/rows15_16/rec_{k}.npz')['H']; fs=[]
+    H=np.load(f'runs/rows15_17/rec_{k}.npz')['H']; fs=[]
     with torch.no_grad():
         for s in range(0,len(H),128):
             x=torch.from_numpy(H[s:s+128].astype(np.float32)); x=model.l10(model.l9(x)); fs.append(x.reshape(-1,2,256,400).mean(3).mean(1).numpy())

@@ -7,7 +7,7 @@ torch.set_num_threads(int(sys.argv[2]) if len(sys.argv)>2 else 1); torch.manual_
 EPOCHS=int(sys.argv[1]) if len(sys.argv)>1 else 6
 KS=['ntu','utd-mhad','nw-ucla','msr-action3d','bandai-namco','cmu-mocap','cmu-described','standing-still']
 model,info=load_backbone('runs/build-lw/teacher.safetensors'); model.eval()
-rec={k:dict(np.load(f'runs/rows15_16/rec_{k}.npz')) for k in KS}; cam={k:dict(np.load(f'runs/rows15_16/cam_{k}.npz')) for k in KS}
+rec={k:dict(np.load(f'runs/rows15_17/rec_{k}.npz')) for k in KS}; cam={k:dict(np.load(f'runs/rows15_17/cam_{k}.npz')) for k in KS}
 HR,HC,T,TL=[],[],[],[]
 for k in KS:
     rn=list(rec[k]['N']); idx={n:i for i,n in enumerate(rn)}
@@ -37,7 +37,7 @@ def evalv():
     return round(float(np.concatenate(cs).mean()),4),round(float(np.concatenate(cr).mean()),4),round(float(np.concatenate(ag).mean()),4)
 print('before: val cos(cam,teacher) / cos(rec,teacher) / NTU top-1 agreement', evalv(),flush=True)
 start=0
-ck=Path('runs/rows15_16/l9l10.pt')
+ck=Path('runs/rows15_17/l9l10.pt')
 if ck.is_file():
     st=torch.load(ck); l9.load_state_dict(st['l9']); l10.load_state_dict(st['l10']); opt.load_state_dict(st['opt']); start=st['epoch']
 for ep in range(start,EPOCHS):

@@ -28,5 +28,5 @@ for k,p in SRC.items():
             h=upto8(x); H.append(h.half().numpy())
             f,lg=model(x); F.append(f.numpy()); Lg.append(lg.numpy())
     y=[names.index(merged.find(ds.class_names[q.label]).name) for q in ws]
-    np.savez(f'runs/rows15_16/{mode}_{k}.npz',H=np.concatenate(H),F=np.concatenate(F),L=np.concatenate(Lg),Y=np.array(y),N=np.array([q.name for q in ws]))
+    np.savez(f'runs/rows15_17/{mode}_{k}.npz',H=np.concatenate(H),F=np.concatenate(F),L=np.concatenate(Lg),Y=np.array(y),N=np.array([q.name for q in ws]))
     print(k,len(ws),flush=True)

@@ -1,4 +1,4 @@
-"""Write runs/rows15_16/model(-tag): the bundled model with l9/l10 from a checkpoint."""
+"""Write runs/rows15_17/model(-tag): the bundled model with l9/l10 from a checkpoint."""
 import sys, shutil, torch
 from pathlib import Path
 from dvta_live.backbone.checkpoint import load_backbone, save_backbone

@@ -1,6 +1,6 @@
 """Row 15: descriptors of the training windows (recorded: rec; camera view 0: cam), 3 live windows per clip."""
 import sys, numpy as np, dataclasses
-sys.path.insert(0,'bench/results/real_video_ablation/rows_15_16'); from pose_descriptors import describe
+sys.path.insert(0,'bench/results/real_video_ablation/rows_15_17'); from pose_descriptors import describe
 from pathlib import Path
 from dvta_live.backbone.extract import read_data, zero_shot_parts, other_views
 from dvta_live.backbone.checkpoint import read_backbone_info, load_backbone
@@ -21,4 +21,4 @@ for k,p in src.items():
         win=np.stack([recipe.apply(s.data) for s in ws])
         X.append(describe(win)); Y+= [names.index(merged.find(ds.class_names[s.label]).name) for s in ws]; G+=[k]*len(ws)
     print(k,len(seqs),flush=True)
-np.savez(f'runs/rows15_16/desc_{mode}.npz',X=np.concatenate(X),Y=np.array(Y),G=np.array(G))
+np.savez(f'runs/rows15_17/desc_{mode}.npz',X=np.concatenate(X),Y=np.array(Y),G=np.array(G))
