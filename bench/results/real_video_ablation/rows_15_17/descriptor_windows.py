@@ -1,13 +1,12 @@
 """Row 15: descriptors of the training windows (recorded: rec; camera view 0: cam), 3 live windows per clip."""
-import sys, numpy as np, dataclasses
+import sys, numpy as np
 sys.path.insert(0,'bench/results/real_video_ablation/rows_15_17'); from pose_descriptors import describe
 from pathlib import Path
 from dvta_live.backbone.extract import read_data, zero_shot_parts, other_views
-from dvta_live.backbone.checkpoint import read_backbone_info, load_backbone
+from dvta_live.backbone.checkpoint import load_backbone
 from dvta_live.labels import load_labels
 S=Path('../shared').resolve(); B=Path('runs/build-lw')
 src={'ntu':S/'data/ntu','utd-mhad':S/'data/utd-mhad','nw-ucla':S/'data/nw-ucla','msr-action3d':S/'data/msr-action3d','bandai-namco':S/'data/bandai-namco','cmu-mocap':B/'cmu-train','cmu-described':B/'cmu-described.dvta.safetensors','standing-still':B/'standing-still.dvta.safetensors'}
-cam=dict(sys.argv[2:] and [] or [])
 mode=sys.argv[1]  # rec or cam
 if mode=='cam':
     src={k+'-camera0':Path(f'runs/build-cam1/camera/{k}.view0.dvta.safetensors') for k in src}

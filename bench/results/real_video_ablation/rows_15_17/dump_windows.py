@@ -1,5 +1,5 @@
 """Run the real-video bench with the torch runtime and dump every scored window (recipe output) per clip."""
-import os, sys, runpy, pickle, numpy as np
+import sys, pickle, numpy as np
 from dvta_live import runtimes as RT
 store=[]
 orig=RT.TorchRuntime.scores

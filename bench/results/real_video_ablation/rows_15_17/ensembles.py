@@ -1,6 +1,6 @@
-"""Row 10 note: equal-weight ensembles of the heads already built (rows 10, 13, 14 and the seed runs), offline on the
+"""Ensembles (text under row 18): equal-weight ensembles of the heads already built (rows 10, 13, 14 and the seed runs), offline on the
 bench's windows: the mean of the window probabilities."""
-import sys, itertools, numpy as np
+import sys, numpy as np
 sys.path.insert(0,'bench/results/real_video_ablation/rows_15_17')
 import offline_eval as E
 from dvta_live.realtime.live import softmax

@@ -1,7 +1,7 @@
-"""Offline real-video scoring of the windows dump_windows.py kept: the bench's clip top-1 / top-3 / window accuracy."""
-"""Offline: model scores on dumped real windows + an optional descriptor expert (ConSE over the 73 classes)."""
+"""Offline real-video scoring of the windows dump_windows.py kept: the bench's clip top-1 / top-3 / window accuracy,
+with an optional second expert's scores added (``evaluate(..., extra, w)``)."""
 import sys, pickle, numpy as np, torch, importlib.util
-sys.path.insert(0,'bench/results/real_video_ablation/rows_15_17'); from pose_descriptors import describe
+sys.path.insert(0,'bench/results/real_video_ablation/rows_15_17'); 
 from dvta_live.runtimes import open_runtime
 from dvta_live.labels.loader import load_labels
 from dvta_live.labels.encoder import get_encoder
@@ -9,7 +9,6 @@ from dvta_live.realtime.live import softmax
 spec=importlib.util.spec_from_file_location('brv','bench/bench_real_video.py'); B=importlib.util.module_from_spec(spec); spec.loader.exec_module(B)
 W=pickle.load(open('runs/rows15_17/windows.pkl','rb'))
 enc=get_encoder(None)
-CLIPS=[(p.split('/')[-1],key,exp,i) for p,_,key,exp in B.CLIPS for i in [0]]
 seen={}
 cl=[]
 for p,_,key,exp in B.CLIPS:

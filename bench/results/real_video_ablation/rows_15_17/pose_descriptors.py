@@ -8,7 +8,7 @@ def cosang(a,b,c):  # angle at b
     return (_u(a-b)*_u(c-b)).sum(-1)
 def describe(w):
     J=np.transpose(w[:,:,:,:,0],(0,2,3,1)).astype(np.float64)  # N,T,25,3
-    sb,ss,sm,hd=J[:,:,I['spine_base']],J[:,:,I['spine_shoulder']],J[:,:,I['spine_mid']],J[:,:,I['head']]
+    sb,ss=J[:,:,I['spine_base']],J[:,:,I['spine_shoulder']]
     L=np.median(np.linalg.norm(ss-sb,axis=-1),axis=1)[:,None,None]+1e-6  # N,1,1
     up=_u((ss-sb).mean(1,keepdims=True))  # N,1,3 mean torso axis
     per=[]
