@@ -8,7 +8,7 @@ from torch import nn
 LEFT = [4, 5, 6, 7, 21, 22, 12, 13, 14, 15]
 RIGHT = [8, 9, 10, 11, 23, 24, 16, 17, 18, 19]
 SWAP = list(range(25))
-for a, b in zip(LEFT, RIGHT):
+for a, b in zip(LEFT, RIGHT, strict=True):
     SWAP[a], SWAP[b] = b, a
 
 

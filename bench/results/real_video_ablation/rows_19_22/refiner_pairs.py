@@ -28,7 +28,7 @@ for name, path in SOURCES.items():
         camera = read_data([B / f"camera/{name}.view{view}.dvta.safetensors"])
         assert len(camera.sequences) == len(recorded.sequences), name
         xs, ys = [], []
-        for i, (s, c) in enumerate(zip(recorded.sequences, camera.sequences)):
+        for i, (s, c) in enumerate(zip(recorded.sequences, camera.sequences, strict=True)):
             assert s.name == c.name
             rng = np.random.default_rng((0, CAMERA_STREAM + view, i))  # the stretch the camera path drew
             ys.append(recipe.apply(live_window(s.data, s.fps or DEFAULT_FPS, 3.0, rng))[..., 0])

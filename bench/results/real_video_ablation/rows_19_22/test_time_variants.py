@@ -86,7 +86,8 @@ def log_softmax(x):
 
 
 def added(ms, term):
-    return {k: (s.astype(np.float64) + term(k, s, names, ctx), names, ctx, exp) for k, (s, names, ctx, exp) in ms.items()}
+    return {k: (s.astype(np.float64) + term(k, s, names, ctx), names, ctx, exp)
+            for k, (s, names, ctx, exp) in ms.items()}
 
 
 def reference_features(kind):
@@ -98,34 +99,41 @@ def main() -> None:
     wanted = set(sys.argv[1:])
     plain = None
 
-    def show(name, ms):
-        if not wanted or name.split()[0] in wanted:
-            print(f"{name:34s}", O.evaluate(ms), flush=True)
+    def want(kind):
+        return not wanted or kind in wanted
+
+    def show(name, compute):
+        if want(name.split()[0]):
+            print(f"{name:34s}", O.evaluate(compute()), flush=True)
 
     def base():
         nonlocal plain
         plain = plain or scored([lambda w: w])
         return plain
 
-    show("bundled", base())
+    show("bundled", base)
     for sigma in (1, 2, 3):
-        show(f"smooth sigma={sigma} frames", scored([masked(lambda w, s=sigma: gaussian_filter1d(w, s, axis=2, mode="nearest"))]))
+        smooth = masked(lambda w, s=sigma: gaussian_filter1d(w, s, axis=2, mode="nearest"))
+        show(f"smooth sigma={sigma} frames", lambda smooth=smooth: scored([smooth]))
     for a in (15, 30, 45):
-        show(f"yaw +-{a} (3 views averaged)", scored([lambda w: w, masked(lambda w, a=a: rotate(w, a, 2)),
-                                                     masked(lambda w, a=a: rotate(w, -a, 2))]))
+        views = [lambda w: w, masked(lambda w, a=a: rotate(w, a, 2)), masked(lambda w, a=a: rotate(w, -a, 2))]
+        show(f"yaw +-{a} (3 views averaged)", lambda views=views: scored(views))
     for f in (0.5, 0.75, 1.5):
-        show(f"depth x{f}", scored([scale_depth(f)]))
+        show(f"depth x{f}", lambda f=f: scored([scale_depth(f)]))
     for a in (-15, 15):
-        show(f"tilt {a}", scored([masked(lambda w, a=a: rotate(w, a, 0))]))
+        show(f"tilt {a}", lambda a=a: scored([masked(lambda w: rotate(w, a, 0))]))
     for how in ("mean", "median"):
-        show(f"aligned window-{how}", scored([window_aligned(how)]))
+        show(f"aligned window-{how}", lambda how=how: scored([window_aligned(how)]))
     # the rest add a term to the bundled model's scores
-    from dvta_live.runtimes import open_runtime
     import torch
+
+    from dvta_live.runtimes import open_runtime
+
     rt = open_runtime(MODEL, "torch", threads=1)
-    feats = {name: [rt.features(w, None) for w in ws] for name, ws in WINDOWS.items()}
     labels_of = {(n, i): key for n, i, key, _ in O.cl}
     for kind in ("rec", "cam"):  # hubness: each label's mean log-probability over training windows
+        if not want("hubness"):
+            break
         ref, _ = reference_features(kind)
         offsets = {}
         for key in set(labels_of.values()):
@@ -134,11 +142,19 @@ def main() -> None:
                 s = rt.model.head.score(torch.from_numpy(ref), side, examples=ex).numpy().astype(np.float64)
             offsets[key] = log_softmax(s).mean(0)
         for lam in (0.25, 0.5, 1.0):
-            show(f"hubness {kind} lambda={lam}", added(base(), lambda k, s, n, c, lam=lam: -lam * offsets[labels_of[k]][None]))
+            show(f"hubness {kind} lambda={lam}",
+                 lambda lam=lam, offsets=offsets: added(base(), lambda k, s, n, c: -lam * offsets[labels_of[k]][None]))
     training = load_labels(TRAINING)
+
+    def trained(names):
+        return np.array([training.find(n) is not None for n in names], float)[None]
+
     for gamma in (0.5, 1, 2, 3, 6.04):  # 6.04: the head's own GZSL calibration (validation, max H)
         show(f"calibrated stacking gamma={gamma}",
-             added(base(), lambda k, s, names, c, g=gamma: -g * np.array([training.find(n) is not None for n in names], float)[None]))
+             lambda g=gamma: added(base(), lambda k, s, names, c: -g * trained(names)))
+    if not want("knn"):
+        return
+    feats = {name: [rt.features(w, None) for w in ws] for name, ws in WINDOWS.items()}
     texts = class_texts_from_labels(TRAINING).embeddings[:, 1]
     texts = texts / np.linalg.norm(texts, axis=1, keepdims=True)
     for kind in ("rec", "cam"):  # nearest training windows' classes, matched to the labels as the bridge does
@@ -152,8 +168,7 @@ def main() -> None:
                 mean = p @ texts
                 mean /= np.linalg.norm(mean, axis=1, keepdims=True)
                 return log_softmax(mean @ ctx.T / 0.1)
-            show(f"knn {kind} k={k}", added(base(), knn))
-
+            show(f"knn {kind} k={k}", lambda knn=knn: added(base(), knn))
 
 if __name__ == "__main__":
     main()
