@@ -12,7 +12,9 @@ import pytest
 from dvta_live.realtime.pose import PoseEstimator
 from dvta_live.skeleton.layouts import NTU25
 from dvta_live.skeleton.mannequin import (
+    _SHADES,
     Camera,
+    _lit,
     draw,
     place,
     random_camera,
@@ -71,6 +73,10 @@ def test_drawing_and_cameras(demo) -> None:  # type: ignore[no-untyped-def]
     image = draw(placed[0], look)
     assert image.shape == (480, 640, 3) and image.dtype == np.uint8
     assert (np.abs(image.astype(int) - image[0, 0].astype(int)).sum(axis=-1) > 30).mean() > 0.02  # a person
+    # shaded, not flat: the shirt shows both its dark rim and its bright middle (depth cues for MediaPipe)
+    pixels = {tuple(int(v) for v in p) for p in image.reshape(-1, 3)}
+    rim, middle = (_lit(look.shirt, tone) for _, tone in (_SHADES[0], _SHADES[-1]))
+    assert rim in pixels and middle in pixels and rim != middle
     # the walk across the floor is taken out, the height kept, the body in front of the camera
     assert np.abs(placed[:, NTU25.index("spine_mid"), [0]]).max() < 1e-6
     assert 2.5 < placed[..., 2].mean() < 3.5
