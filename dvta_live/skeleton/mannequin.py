@@ -152,7 +152,7 @@ def _draw_head(img: np.ndarray, joints: np.ndarray, uv: np.ndarray, r: int, look
                     cv2.LINE_AA)
         for dx in (-3, 3):
             cv2.circle(img, _xy(fx + dx * s, cy - s), max(1, int(np.rint(1.2 * s))), (35, 35, 35), -1, cv2.LINE_AA)
-        cv2.line(img, _xy(fx, cy), _xy(fx + turn * s, cy + 2 * s), tuple(int(v * 0.8) for v in look.skin), thin,
+        cv2.line(img, _xy(fx, cy), _xy(fx + turn * s, cy + 2 * s), _lit(look.skin, 0.8), thin,
                  cv2.LINE_AA)
         cv2.line(img, _xy(fx - 2 * s, cy + 4.5 * s), _xy(fx + 2 * s, cy + 4.5 * s), (70, 70, 150), thin, cv2.LINE_AA)
     elif forward[2] > 0.2:  # facing away: the back of the head is hair
