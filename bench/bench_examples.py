@@ -83,7 +83,7 @@ def skeleton_part(dataset: str, work: Path) -> dict[str, Any]:
     from dvta_live.dvta.splits import get_split
     from dvta_live.dvta.train import TrainConfig, train_head
     from dvta_live.realtime.example_bank import example_windows
-    from dvta_live.recognizer import pack_model
+    from dvta_live.model import pack_model
     from dvta_live.runtimes import TorchRuntime
     from dvta_live.skeleton.readers import read_path
 

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from dvta_live.realtime.pose import PoseEstimator
-from dvta_live.realtime.sources import open_source
+from dvta_live.pose.estimator import PoseEstimator
+from dvta_live.pose.sources import open_source
 
 SHARED = Path(os.environ.get("DVTA_SHARED", Path(__file__).resolve().parents[2] / "shared"))
 DEFAULT_VIDEOS = [SHARED / "data" / "videos" / "ta_chi.mp4",

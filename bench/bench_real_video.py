@@ -132,8 +132,8 @@ def run_clip(path: Path, runtime: Any, watcher: Any, config: Any, pose_model: st
              keep_poses: bool, pose_cache: Path | None = None) -> tuple[list[Any], list[Any], Any, float]:
     """(predictions, pose results if asked, Stats, wall seconds) of one clip, as `dvta run` processes it."""
     from dvta_live.realtime.live import FrameResult, Prediction, Stats, recognize
-    from dvta_live.realtime.pose import PoseEstimator
-    from dvta_live.realtime.sources import open_source
+    from dvta_live.pose.estimator import PoseEstimator
+    from dvta_live.pose.sources import open_source
 
     src = open_source(str(path), realtime=False)
     stats = Stats()
@@ -191,7 +191,7 @@ def _top5(logits: np.ndarray, names: list[str]) -> list[dict[str, Any]]:
 def paired_report(poses: list[Any], shared: Path, model_info: Any = None) -> dict[str, Any]:
     from dvta_live.backbone.checkpoint import load_backbone, load_torch_checkpoint
     from dvta_live.backbone.extract import run_backbone
-    from dvta_live.recognizer import BACKBONE_FILE, bundled_model_path
+    from dvta_live.model import BACKBONE_FILE, bundled_model_path
     from dvta_live.skeleton.layouts import NTU25_JOINTS
     from dvta_live.skeleton.readers import read_ntu_skeleton
     from dvta_live.skeleton.recipe import get_recipe
@@ -384,7 +384,7 @@ def main() -> None:
     from dvta_live.labels.watcher import LabelsWatcher
     from dvta_live.outputs import JSONL_SUFFIXES, check_output, write_text_atomic
     from dvta_live.realtime.live import LiveConfig
-    from dvta_live.recognizer import default_model
+    from dvta_live.model import default_model
 
     shared = args.shared
     if not (shared / "data").is_dir():

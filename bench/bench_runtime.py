@@ -54,8 +54,8 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("DVTA_CACHE", str(Path(tempfile.gettempdir()) / "dvta-bench-cache"))
 
-    from dvta_live.export.benchmark import bench_windows
-    from dvta_live.recognizer import save_untrained_model
+    from dvta_live.runtimes.benchmark import bench_windows
+    from dvta_live.model import save_untrained_model
     from dvta_live.runtimes import OnnxRuntime, TorchRuntime
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -28,15 +28,15 @@ if TYPE_CHECKING:
 
     from dvta_live.labels.schema import Labels
     from dvta_live.labels.watcher import LabelsWatcher
-    from dvta_live.realtime.inputs import LiveInput
+    from dvta_live.pose.inputs import LiveInput
     from dvta_live.realtime.live import FrameResult, LiveConfig, Prediction, Stats
-    from dvta_live.recognizer import RecognizerInfo
+    from dvta_live.model import ModelInfo
     from dvta_live.runtimes import PreparedText, Runtime
 
 
 def available_models() -> dict[str, Path]:
     """Models shipped with the package, by the name ``load`` takes (``default``: the bundled model)."""
-    from dvta_live.recognizer import HEAD_FILE, bundled_model_path
+    from dvta_live.model import HEAD_FILE, bundled_model_path
 
     bundled = bundled_model_path()
     return {"default": bundled} if (bundled / HEAD_FILE).is_file() else {}
@@ -50,7 +50,7 @@ def load(model: str | Path | None = None, labels: str | Path | None = None, runt
     labels); ``runtime``: auto | tensorrt | onnx | torch (auto picks the fastest here);
     ``example_weight``: how much the labels' recorded examples count beside the text (None: the
     default, ``dvta.examples.DEFAULT_WEIGHT``; 0: text alone)."""
-    from dvta_live.recognizer import default_model
+    from dvta_live.model import default_model
     from dvta_live.runtimes import open_runtime
 
     named = available_models()
@@ -111,7 +111,7 @@ class Recognizer:
         return status
 
     @property
-    def info(self) -> RecognizerInfo:
+    def info(self) -> ModelInfo:
         return self.runtime.info
 
     def describe(self) -> str:
@@ -176,7 +176,7 @@ class Recognizer:
         ``stride_s``, ``threshold``, ``smoothing``, ``top_k``, ...). ``realtime=False`` processes every
         frame as fast as possible; ``True`` paces files and drops frames rather than lag (cameras always
         do)."""
-        from dvta_live.realtime.inputs import LiveInput, open_input
+        from dvta_live.pose.inputs import LiveInput, open_input
         from dvta_live.realtime.live import LiveConfig, recognize
 
         config = replace(config or LiveConfig(), **options)

@@ -249,7 +249,7 @@ def standing_still(shared: Path, out: Path, count: int = STILL_CLIPS) -> Path:
 def camera_store(path: Path, store: Path, view: int) -> Path:
     """`dvta data camera PATH --seed SEED` for one view (the library call, in a worker process)."""
     from dvta_live.backbone.extract import read_data
-    from dvta_live.skeleton.mannequin import camera_dataset
+    from dvta_live.pose.mannequin import camera_dataset
     from dvta_live.skeleton.store import save_dataset
 
     save_dataset(camera_dataset(read_data([path]), views=[view], seed=SEED, window_s=LIVE_WINDOW_S), store)
@@ -388,7 +388,7 @@ def main() -> None:
     from dvta_live.backbone.checkpoint import import_checkpoint, read_backbone_info
     from dvta_live.backbone.extract import TrainingViews, extract_features
     from dvta_live.dvta.merge import merge_features
-    from dvta_live.recognizer import pack_model
+    from dvta_live.model import pack_model
     shared, out = args.shared.resolve(), args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
     log: list = []

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dvta_live.export.check import CheckResult, compare_scores
+from dvta_live.runtimes.check import CheckResult, compare_scores
 from dvta_live.skeleton.recipe import Recipe
 
 DEMO = Path(__file__).resolve().parents[1] / "dvta_live" / "assets" / "demo" / "cmu-86-01.dvta.safetensors"

@@ -15,7 +15,7 @@ import pytest
 import dvta_live
 from dvta_live.errors import UserError
 from dvta_live.labels.bundled import bundled_labels_path
-from dvta_live.realtime.inputs import bundled_demo_source
+from dvta_live.pose.inputs import bundled_demo_source
 from dvta_live.realtime.live import IDLE, Prediction
 from dvta_live.skeleton.readers import read_path
 

@@ -126,7 +126,7 @@ def nan_head_model(t: Path) -> Path:
 
 def stgcn_backbone(t: Path) -> Path:
     """A real ST-GCN backbone (256-d, like the bundled Shift-GCN one), untrained."""
-    from dvta_live.recognizer import save_untrained_model
+    from dvta_live.model import save_untrained_model
 
     folder = save_untrained_model(t / "stgcn", "stgcn")
     (folder / "head.safetensors").unlink()
@@ -480,7 +480,7 @@ def test_a_rejected_labels_edit_is_a_line_and_a_jsonl_event(tmp_path: Path) -> N
 def test_onnx_cache_is_rebuilt_when_truncated_and_falls_back_when_unwritable(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from dvta_live.export.common import onnx_cache_dir
-    from dvta_live.recognizer import save_untrained_model
+    from dvta_live.model import save_untrained_model
     from dvta_live.runtimes import OnnxRuntime
 
     folder = save_untrained_model(tmp_path / "model")

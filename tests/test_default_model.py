@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from dvta_live.dvta.bridge import DEFAULT_WEIGHT
-from dvta_live.recognizer import bundled_model_path, load_recognizer
+from dvta_live.model import bundled_model_path, load_model_net
 
 from conftest import REPO, dvta, shared_path
 
@@ -36,7 +36,7 @@ def _private_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
 
 def test_bundled_model_loads_and_says_what_it_is() -> None:
     folder = bundled_model_path()
-    model, info = load_recognizer(folder)
+    model, info = load_model_net(folder)
     assert info.architecture == "shiftgcn" and info.recipe.name == "shiftgcn64" and info.window == 64
     assert info.text_model.endswith("all-MiniLM-L6-v2") and info.text_dim == 384
     assert len(info.training_classes) >= 60 and "walk" in info.training_classes
@@ -57,7 +57,7 @@ def test_ntu_samples_rank_their_class_well() -> None:
     from dvta_live.skeleton.readers import read_path
 
     folder = shared_path("data", "ntu")
-    model, info = load_recognizer(bundled_model_path())
+    model, info = load_model_net(bundled_model_path())
     labels = load_labels(bundled_labels()["ntu120"])
     text = torch.from_numpy(np.array(encode_labels(labels).embeddings, dtype=np.float32))
     data = read_path(folder)
@@ -111,7 +111,7 @@ def test_bundled_model_carries_the_bridge_and_pack_can_leave_it_out(tmp_path) ->
 
     from dvta_live.cli import app
 
-    model, info = load_recognizer(bundled_model_path())
+    model, info = load_model_net(bundled_model_path())
     bridge = model.head.bridge
     assert bridge is not None and bridge.num_classes == 120 and float(bridge.weight) == DEFAULT_WEIGHT
     assert torch.equal(bridge.classifier_weight, model.backbone.fc.weight.detach())
@@ -121,7 +121,7 @@ def test_bundled_model_carries_the_bridge_and_pack_can_leave_it_out(tmp_path) ->
     result = CliRunner().invoke(app, ["model", "pack", "-b", str(folder / "backbone.safetensors"), "-H",
                                       str(folder / "head.safetensors"), "-o", str(alone), "--bridge-weight", "0"])
     assert result.exit_code == 0, result.output
-    plain, _ = load_recognizer(alone)
+    plain, _ = load_model_net(alone)
     assert plain.head.bridge is None and not any(k.startswith("bridge.") for k in plain.head.state_dict())
     x, text = torch.randn(2, 3, 64, 25, 2), torch.randn(5, 2, 384)
     with torch.inference_mode():
@@ -131,7 +131,7 @@ def test_bundled_model_carries_the_bridge_and_pack_can_leave_it_out(tmp_path) ->
     again = tmp_path / "again"
     assert CliRunner().invoke(app, ["model", "pack", "-b", str(folder / "backbone.safetensors"), "-H",
                                     str(alone / "head.safetensors"), "-o", str(again)]).exit_code == 0
-    rebuilt, _ = load_recognizer(again)
+    rebuilt, _ = load_model_net(again)
     with torch.inference_mode():
         np.testing.assert_allclose(rebuilt(x, text).numpy(), with_bridge.numpy(), atol=1e-4)
 

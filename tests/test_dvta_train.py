@@ -16,7 +16,7 @@ import torch
 import typer
 from typer.testing import CliRunner
 
-from dvta_live.dvta.commands import register
+from dvta_live.cli.head import register
 from dvta_live.dvta.evaluate import (
     calibrated_stacking,
     choose_calibration,
@@ -427,7 +427,7 @@ def test_malformed_head_metadata_is_one_error_naming_the_file(tmp_path: Path, ed
 
     from dvta_live.dvta.head import DVTAHead
     from dvta_live.dvta.headfile import META_KEY, read_head_info
-    from dvta_live.recognizer import HEAD_FILE, save_untrained_model
+    from dvta_live.model import HEAD_FILE, save_untrained_model
 
     folder = save_untrained_model(tmp_path / "model", text_dim=16)
     meta = read_head_info(folder / HEAD_FILE).to_dict()
@@ -447,7 +447,7 @@ def test_bundled_and_old_heads_load_as_head_info() -> None:
     """The bundled head (written before "training" was renamed from "recipe") reads as HeadInfo, and a
     head dict written by HeadInfo reads back the same."""
     from dvta_live.dvta.headfile import read_head_info
-    from dvta_live.recognizer import HEAD_FILE, bundled_model_path
+    from dvta_live.model import HEAD_FILE, bundled_model_path
 
     path = bundled_model_path() / HEAD_FILE
     raw = json.loads(path.with_suffix(".json").read_text())

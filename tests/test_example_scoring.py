@@ -15,7 +15,7 @@ import torch
 from dvta_live.dvta.examples import ExampleSide, example_scores, example_side
 from dvta_live.labels.schema import Example
 from dvta_live.realtime.example_bank import ExampleBank, example_windows
-from dvta_live.recognizer import bundled_model_path
+from dvta_live.model import bundled_model_path
 from dvta_live.runtimes import OnnxRuntime, TorchRuntime
 from dvta_live.skeleton.readers import read_path
 

@@ -16,7 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from dvta_live.errors import UserError
-from dvta_live.export.check import check_text, compare_scores, load_check_windows
+from dvta_live.runtimes.check import check_text, compare_scores, load_check_windows
 from dvta_live.export.common import METADATA_KEY, ExportPaths, model_sha256
 from dvta_live.export.engine import (
     ENGINE_MAGIC,
@@ -28,7 +28,7 @@ from dvta_live.export.engine import (
     tensorrt_missing,
 )
 from dvta_live.export.onnx_export import export_onnx, onnx_metadata
-from dvta_live.recognizer import load_recognizer, save_untrained_model
+from dvta_live.model import load_model_net, save_untrained_model
 from dvta_live.runtimes import OnnxRuntime, TorchRuntime, open_runtime
 
 from conftest import assert_one_line_error, dvta, shared_path
@@ -99,7 +99,7 @@ def test_shiftgcn_official_weights_onnx_matches_eager_on_ntu(tmp_path: Path,
     weights = shared_path("weights", "shift-gcn", "ntu120_ShiftGCN_joint_xsub.pt")
     model = save_untrained_model(tmp_path / "model", "shiftgcn")
     import_checkpoint(weights, model / "backbone.safetensors")  # the official backbone + a fresh head
-    recognizer, info = load_recognizer(model)
+    recognizer, info = load_model_net(model)
     assert info.window == 300
     export_onnx((recognizer, info), tmp_path / "exported", whole=False)
     eager = TorchRuntime(model)
@@ -140,7 +140,7 @@ def test_metadata_in_onnx_and_beside(stgcn: tuple[Path, Path]) -> None:
     import onnx
 
     model, exported = stgcn
-    _, info = load_recognizer(model)
+    _, info = load_model_net(model)
     paths = ExportPaths(exported)
     beside = json.loads(paths.metadata.read_text())
     assert beside["model_sha256"] == model_sha256(info)

@@ -37,7 +37,7 @@ from dvta_live.labels import (
     parse_labels,
     resolve_model,
 )
-from dvta_live.labels.commands import app
+from dvta_live.cli.labels import app
 from dvta_live.labels.edit import write_atomic
 from dvta_live.labels.encoder import PACKAGED_ID, load_model
 

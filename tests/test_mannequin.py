@@ -9,9 +9,9 @@ import math
 import numpy as np
 import pytest
 
-from dvta_live.realtime.pose import PoseEstimator
+from dvta_live.pose.estimator import PoseEstimator
 from dvta_live.skeleton.layouts import NTU25
-from dvta_live.skeleton.mannequin import (
+from dvta_live.pose.mannequin import (
     _SHADES,
     Camera,
     _lit,

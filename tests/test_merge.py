@@ -13,7 +13,7 @@ import torch
 import typer
 from typer.testing import CliRunner
 
-from dvta_live.dvta.commands import register
+from dvta_live.cli.head import register
 from dvta_live.dvta.features import class_texts_from_labels, load_features, save_features
 from dvta_live.dvta.headfile import load_head, save_head
 from dvta_live.dvta.merge import merge_features

@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 
 from dvta_live.errors import UserError
-from dvta_live.realtime.depth import Intrinsics, lift_points, patch_depth_m
-from dvta_live.realtime.pose import PoseEstimator, PoseResult, SlotTracker, model_path
-from dvta_live.realtime.sources import Frame, open_source
+from dvta_live.pose.depth import Intrinsics, lift_points, patch_depth_m
+from dvta_live.pose.estimator import PoseEstimator, PoseResult, SlotTracker, model_path
+from dvta_live.pose.sources import Frame, open_source
 from dvta_live.skeleton.layouts import NTU25
 from dvta_live.skeleton.recipe import get_recipe
 

@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 
 from dvta_live.errors import UserError
-from dvta_live.realtime.depth import Intrinsics
-from dvta_live.realtime.sources import (
+from dvta_live.pose.depth import Intrinsics
+from dvta_live.pose.sources import (
     REALSENSE_INSTALL,
     Frame,
     LiveCaptureSource,

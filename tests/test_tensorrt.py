@@ -29,12 +29,12 @@ from engine_checks import DEMO, assert_engine_output, demo_windows
 from trt_standin import CAPABILITY, GPU_NAME, HostCuda, ITimingCache, make_tensorrt
 
 from dvta_live.errors import UserError
-from dvta_live.export.check import check_text, compare_scores
+from dvta_live.runtimes.check import check_text, compare_scores
 from dvta_live.export.common import ExportPaths
 from dvta_live.export.engine import tensorrt_missing
 from dvta_live.export.onnx_export import export_onnx, onnx_metadata
 from dvta_live.export.profile import WINDOW_INPUTS, ProfileBounds, fast_fp16
-from dvta_live.recognizer import default_model, load_recognizer, save_untrained_model
+from dvta_live.model import default_model, load_model_net, save_untrained_model
 from dvta_live.runtimes import OnnxRuntime, TorchRuntime
 
 from conftest import REPO
@@ -75,7 +75,7 @@ def real(tmp_path_factory: pytest.TempPathFactory) -> Real:
     torch.set_num_threads(1)
     try:
         model = default_model(None)
-        recognizer, info = load_recognizer(model)
+        recognizer, info = load_model_net(model)
         folder = tmp_path_factory.mktemp("bundled-export")
         export_onnx((recognizer, info), folder, whole=False)
         eager = TorchRuntime(model)
@@ -165,7 +165,7 @@ def test_a_random_weight_model_cannot_tell_a_wrong_engine(tmp_path: Path) -> Non
 def test_one_source_of_profile_bounds() -> None:
     """The engine profile's defaults, the CLI's and ONNX Runtime's TensorRT provider's are one object's,
     tuned for one window per call (what the live loop sends)."""
-    from dvta_live.export.commands import export_command
+    from dvta_live.cli.export import export_command
     from dvta_live.runtimes import ORT_TENSORRT_PROFILE, ort_tensorrt_profile
 
     bounds = ProfileBounds()
@@ -425,7 +425,7 @@ def test_labels_beyond_the_engine_are_a_rejected_edit(real: Real, standin, tmp_p
     at start, with no last good labels, it is one clear error; the live loop applies the same limit."""
     from dvta_live.labels.watcher import LabelsWatcher
     from dvta_live.realtime.live import recognize
-    from dvta_live.realtime.sources import open_source
+    from dvta_live.pose.sources import open_source
     from dvta_live.runtimes import TensorRTRuntime
 
     rt = TensorRTRuntime(real.model, _build(real, tmp_path / "c3.engine", ProfileBounds(1, 1, 4, 1, 2, 3)))

@@ -24,7 +24,7 @@ from typing import Any
 
 from dvta_live.errors import UserError
 from dvta_live.export.profile import EXAMPLE_SIDE_NAMES, TEXT_SIDE_NAMES, WINDOW_INPUTS
-from dvta_live.recognizer import RecognizerInfo
+from dvta_live.model import ModelInfo
 
 DEFAULT_STEM = "recognizer"
 METADATA_KEY = "dvta_live"  # the ONNX metadata_props key holding the JSON
@@ -34,7 +34,7 @@ EXPORT_FORMAT_VERSION = 3  # 2: the text graph also gives "context" (the bridge'
 OPSET = 17
 
 
-def model_sha256(info: RecognizerInfo) -> str:
+def model_sha256(info: ModelInfo) -> str:
     """One hash over the backbone and head files: what ties an exported graph or engine to its model."""
     from dvta_live.outputs import file_sha256
 
@@ -115,7 +115,7 @@ class ExportPaths:
         return self._file(".timing.cache")
 
 
-def default_export_paths(info: RecognizerInfo) -> ExportPaths:
+def default_export_paths(info: ModelInfo) -> ExportPaths:
     """Where ``dvta export`` writes without ``--out``: the model folder, or beside a lone head file."""
     folder = info.path if info.path.is_dir() else info.head_path.parent
     return ExportPaths(folder)
@@ -136,7 +136,7 @@ def versions() -> dict[str, str]:
     return out
 
 
-def export_metadata(info: RecognizerInfo, model_hash: str, **extra: Any) -> dict[str, Any]:
+def export_metadata(info: ModelInfo, model_hash: str, **extra: Any) -> dict[str, Any]:
     """The JSON every exported file carries: the model's info, its hash, the graphs' I/O and versions."""
     return {"format": EXPORT_FORMAT, "version": EXPORT_FORMAT_VERSION, "model_sha256": model_hash,
             "model": str(info.path), **info.to_dict(), "versions": versions(), **extra}

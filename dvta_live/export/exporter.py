@@ -13,7 +13,7 @@ from dvta_live.export.profile import ProfileBounds
 
 if TYPE_CHECKING:
     from dvta_live.export.common import ExportPaths
-    from dvta_live.recognizer import RecognizerInfo
+    from dvta_live.model import ModelInfo
 
 FORMATS = ("onnx", "engine")
 GRAPHS = ("window", "recognizer")
@@ -35,7 +35,7 @@ class Exported:
     """What ``export`` wrote: graph name -> file, and the notes a user should read."""
 
     model: Path
-    info: RecognizerInfo
+    info: ModelInfo
     paths: ExportPaths
     files: dict[str, Path]
     notes: tuple[str, ...] = ()
@@ -46,7 +46,7 @@ def export(model: str | Path | None = None, format: str = "onnx", *, out: Path |
     """Export ``model`` (None: the bundled one) as ``format`` (onnx | engine; an engine writes the ONNX
     graphs too) into ``out`` (a folder or X.onnx / X.engine; None: the model folder)."""
     from dvta_live.export.common import ExportPaths, default_export_paths
-    from dvta_live.recognizer import default_model, load_recognizer
+    from dvta_live.model import default_model, load_model_net
 
     engine = engine or EngineOptions()
     if format not in FORMATS:
@@ -61,7 +61,7 @@ def export(model: str | Path | None = None, format: str = "onnx", *, out: Path |
             raise UserError(missing)
         engine.profile.validate()
     model_path = default_model(model)
-    recognizer, info = load_recognizer(model_path)
+    recognizer, info = load_model_net(model_path)
     paths = ExportPaths.from_out(out) if out is not None else default_export_paths(info)
     check_export_out(paths, info, split, format == "engine", engine.timing_cache)
     files = export_onnx_files(recognizer, info, paths, split=split, opset=opset)
@@ -71,7 +71,7 @@ def export(model: str | Path | None = None, format: str = "onnx", *, out: Path |
     return Exported(model_path, info, paths, files, tuple(notes))
 
 
-def export_onnx_files(recognizer: Any, info: RecognizerInfo, paths: ExportPaths, *, split: bool = False,
+def export_onnx_files(recognizer: Any, info: ModelInfo, paths: ExportPaths, *, split: bool = False,
                       opset: int = 17) -> dict[str, Path]:
     """The ONNX graphs (whole recogniser, text side, window side; with ``split`` backbone and head too)
     and the metadata file."""
@@ -93,7 +93,7 @@ def export_engine_file(paths: ExportPaths, options: EngineOptions, notes: list[s
     return paths.engine
 
 
-def check_export_out(paths: ExportPaths, info: RecognizerInfo, split: bool, engine: bool,
+def check_export_out(paths: ExportPaths, info: ModelInfo, split: bool, engine: bool,
                      timing_cache: Path | None) -> None:
     """Every file the export writes: not one of the model's files, writable; before minutes of export."""
     from dvta_live.dvta.headfile import sidecar_path
@@ -113,7 +113,7 @@ def check_export(model: Path, paths: ExportPaths, data: list[Path] | None = None
                  classes: int = 60, engine: bool = False) -> tuple[list[Any], list[Path]]:
     """Eager PyTorch against the exported window graph (and whole graph, and engine) on up to ``samples``
     real skeleton windows and ``classes`` classes: (one result per export, the data read)."""
-    from dvta_live.export.check import (
+    from dvta_live.runtimes.check import (
         check_text,
         check_whole_graph,
         compare_runtimes,

@@ -1,6 +1,6 @@
 """``export_onnx``: a model folder -> ONNX graphs of the recogniser with their metadata.
 
-The graphs start at the recipe's output (``info.recipe.apply``), exactly where ``RecognizerNet`` starts, so
+The graphs start at the recipe's output (``info.recipe.apply``), exactly where ``ModelNet`` starts, so
 each one computes what PyTorch does on the same input; B (windows) and C (classes) are dynamic axes, so
 editing the labels file never needs a re-export.
 """
@@ -30,7 +30,7 @@ from dvta_live.export.common import (
     model_sha256,
 )
 from dvta_live.outputs import atomic_path, write_text_atomic
-from dvta_live.recognizer import RecognizerInfo, RecognizerNet, load_recognizer
+from dvta_live.model import ModelInfo, ModelNet, load_model_net
 
 # Each graph: (input names, output names, dynamic axes). The side tensors' C axis is 1 for keys [3, C, D].
 _SIDE_AXES: dict[str, dict[int, str]] = {"keys": {1: "C"}, **{n: {0: "C"} for n in TEXT_SIDE_NAMES[1:]}}
@@ -66,7 +66,7 @@ class _WindowGraph(nn.Module):
     """skeleton + TextSide + example side -> scores and the feature: the backbone and the per-window half
     of the head (inputs in WINDOW_INPUTS order)."""
 
-    def __init__(self, model: RecognizerNet) -> None:
+    def __init__(self, model: ModelNet) -> None:
         super().__init__()
         self.model = model
         self.scorer = TextSideScorer(model.head)
@@ -81,7 +81,7 @@ class _WindowGraph(nn.Module):
 
 
 class _BackboneGraph(nn.Module):
-    def __init__(self, model: RecognizerNet) -> None:
+    def __init__(self, model: ModelNet) -> None:
         super().__init__()
         self.model = model
 
@@ -98,13 +98,13 @@ class OnnxExport:
     metadata: dict[str, Any] = field(default_factory=dict)
 
 
-def _graph_module(name: str, model: RecognizerNet) -> nn.Module:
+def _graph_module(name: str, model: ModelNet) -> nn.Module:
     return {"recognizer": lambda: model, "text": lambda: _TextGraph(model.head),
             "window": lambda: _WindowGraph(model), "backbone": lambda: _BackboneGraph(model),
             "head": lambda: model.head}[name]()
 
 
-def _trace_inputs(name: str, model: RecognizerNet, info: RecognizerInfo) -> tuple[Tensor, ...]:
+def _trace_inputs(name: str, model: ModelNet, info: ModelInfo) -> tuple[Tensor, ...]:
     gen = torch.Generator().manual_seed(0)
     skeleton = torch.randn(_TRACE_B, 3, info.window, 25, 2, generator=gen)
     text = torch.randn(_TRACE_C, 2, info.text_dim, generator=gen)
@@ -123,7 +123,7 @@ def _trace_inputs(name: str, model: RecognizerNet, info: RecognizerInfo) -> tupl
     return torch.randn(_TRACE_B, info.feature_dim, generator=gen), text
 
 
-def _export_graph(name: str, model: RecognizerNet, info: RecognizerInfo, path: Path, metadata: dict[str, Any],
+def _export_graph(name: str, model: ModelNet, info: ModelInfo, path: Path, metadata: dict[str, Any],
                   opset: int) -> dict[str, Any]:
     import onnx
 
@@ -160,7 +160,7 @@ def _shape(proto: Any, name: str) -> list[int | str]:
     return []
 
 
-def export_onnx(model: str | Path | tuple[RecognizerNet, RecognizerInfo], out: str | Path | None = None, *,
+def export_onnx(model: str | Path | tuple[ModelNet, ModelInfo], out: str | Path | None = None, *,
                 split: bool = False, whole: bool = True, opset: int = OPSET) -> OnnxExport:
     """Write the ONNX graphs of a model and their metadata; returns where they went.
 
@@ -173,7 +173,7 @@ def export_onnx(model: str | Path | tuple[RecognizerNet, RecognizerInfo], out: s
     if isinstance(model, tuple):
         recognizer, info = model
     else:
-        recognizer, info = load_recognizer(model)
+        recognizer, info = load_model_net(model)
     recognizer = recognizer.cpu().eval()
     paths = ExportPaths.from_out(out) if out is not None else default_export_paths(info)
     metadata = export_metadata(info, model_sha256(info), opset=opset)

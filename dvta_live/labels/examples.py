@@ -33,8 +33,8 @@ from dvta_live.labels.schema import Example
 
 if TYPE_CHECKING:
     from dvta_live.labels.edit import EditResult
-    from dvta_live.realtime.inputs import LiveInput
-    from dvta_live.realtime.sources import Frame
+    from dvta_live.pose.inputs import LiveInput
+    from dvta_live.pose.sources import Frame
     from dvta_live.skeleton.sequence import SkeletonSequence
 
 CLIP_SUFFIX = ".dvta.safetensors"
@@ -186,7 +186,7 @@ def _read_video(example: Example, *, cache: bool, pose_model: str) -> SkeletonSe
             return replace(seq, source=example.source, meta={**seq.meta, "example": example.source})
         except UserError:  # a damaged cache entry: convert again, and replace it below
             pass
-    from dvta_live.realtime.inputs import open_input
+    from dvta_live.pose.inputs import open_input
 
     with open_input(str(example.path), realtime=False, pose_model=pose_model) as live:
         if live.pose is None:
@@ -260,7 +260,7 @@ def capture_take(live: LiveInput, start_s: float | None = 0.0, seconds: float | 
     """Run the live path's pose stage (``PoseEstimator.estimate``, or a replay's own skeleton) on the
     frames of ``live`` from media time ``start_s`` for ``seconds`` (None: to the end). ``start_s=None``
     starts at the next frame of ``stream`` (a take after the previous one)."""
-    from dvta_live.realtime.pose import PoseResult
+    from dvta_live.pose.estimator import PoseResult
 
     stream = stream if stream is not None else FrameStream(live)
     joints: list[np.ndarray] = []
@@ -435,8 +435,8 @@ def record_examples(labels_path: str | Path, name: str, source: str | None = Non
     time (``sleep`` between countdown steps); a file is read as consecutive stretches without waiting.
     Raises UserError before recording when the labels file cannot take the result, and at the end when no
     take was usable (nothing is written then)."""
-    from dvta_live.realtime.inputs import open_input
-    from dvta_live.realtime.sources import check_source
+    from dvta_live.pose.inputs import open_input
+    from dvta_live.pose.sources import check_source
 
     if not seconds > 0 or not math.isfinite(seconds):
         raise UserError(f"--seconds {seconds:g} is out of range", fix="seconds > 0, e.g. --seconds 3")

@@ -34,8 +34,8 @@ import numpy as np
 
 from dvta_live.labels.watcher import LabelsWatcher
 from dvta_live.realtime.buffer import TimeWindow
-from dvta_live.realtime.pose import PoseEstimator, PoseResult
-from dvta_live.realtime.sources import Frame, Source
+from dvta_live.pose.estimator import PoseEstimator, PoseResult
+from dvta_live.pose.sources import Frame, Source
 from dvta_live.runtimes import PreparedText, Runtime
 
 if TYPE_CHECKING:

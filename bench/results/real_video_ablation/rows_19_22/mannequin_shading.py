@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-import dvta_live.skeleton.mannequin as mannequin
+import dvta_live.pose.mannequin as mannequin
 from dvta_live.backbone.checkpoint import load_backbone
-from dvta_live.realtime.pose import PoseEstimator
+from dvta_live.pose.estimator import PoseEstimator
 from dvta_live.skeleton.readers import read_ntu_skeleton
 
 torch.set_num_threads(1)

@@ -10,7 +10,7 @@ import numpy as np
 
 from dvta_live.backbone.config import DEFAULT_FPS
 from dvta_live.backbone.extract import read_data
-from dvta_live.skeleton.mannequin import CAMERA_STREAM
+from dvta_live.pose.mannequin import CAMERA_STREAM
 from dvta_live.skeleton.recipe import get_recipe
 from dvta_live.skeleton.views import live_window
 

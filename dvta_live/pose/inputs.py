@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 from dvta_live.errors import UserError
 
 if TYPE_CHECKING:
-    from dvta_live.realtime.pose import PoseEstimator
-    from dvta_live.realtime.sources import Source
+    from dvta_live.pose.estimator import PoseEstimator
+    from dvta_live.pose.sources import Source
 
 
 def bundled_demo_source() -> Path:
@@ -58,7 +58,7 @@ def open_input(spec: str | int | Path | None = None, *, realtime: bool = True, m
                loop: int = 1, pose_model: str = "lite", people: int = 2) -> LiveInput:
     """Open a source spec (None: the bundled demo; see ``realtime.sources``), played ``loop`` times
     (0: forever), with a MediaPipe pose estimator when it gives images."""
-    from dvta_live.realtime.sources import LoopedSource, check_source, open_source
+    from dvta_live.pose.sources import LoopedSource, check_source, open_source
 
     spec = str(bundled_demo_source() if spec is None else spec)
     if loop < 0:
@@ -76,7 +76,7 @@ def open_input(spec: str | int | Path | None = None, *, realtime: bool = True, m
             source = LoopedSource(lambda: open_source(spec, realtime, mirrored=mirrored), loop or None)
         pose = None
         if source.info.kind != "skeleton":
-            from dvta_live.realtime.pose import PoseEstimator
+            from dvta_live.pose.estimator import PoseEstimator
 
             try:
                 pose = PoseEstimator(pose_model, mirrored=source.mirrored, num_people=people)

@@ -36,8 +36,8 @@ from typing import Any
 import numpy as np
 
 from dvta_live.errors import UserError
-from dvta_live.realtime.depth import lift_points
-from dvta_live.realtime.sources import Frame
+from dvta_live.pose.depth import lift_points
+from dvta_live.pose.sources import Frame
 from dvta_live.skeleton.convert import mediapipe33_to_ntu25
 from dvta_live.skeleton.layouts import MEDIAPIPE33
 from dvta_live.skeleton.sequence import MAX_BODIES, NUM_COORDS, NUM_JOINTS

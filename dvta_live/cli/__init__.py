@@ -40,12 +40,12 @@ app.add_typer(data_app, name="data")
 
 def _mount_subcommands() -> None:
     # Sub-apps live beside their features; importing them is cheap (no torch or text model at import).
-    from dvta_live.backbone.commands import register as register_backbone
-    from dvta_live.dvta.commands import register as register_head
-    from dvta_live.export.commands import register as register_export
-    from dvta_live.labels.commands import app as labels_app
-    from dvta_live.labels.commands import teach_command
-    from dvta_live.realtime.commands import register as register_live
+    from dvta_live.cli.backbone import register as register_backbone
+    from dvta_live.cli.head import register as register_head
+    from dvta_live.cli.export import register as register_export
+    from dvta_live.cli.labels import app as labels_app
+    from dvta_live.cli.labels import teach_command
+    from dvta_live.cli.run import register as register_live
 
     app.add_typer(labels_app, name="labels")
     app.command("teach")(teach_command)
@@ -232,8 +232,8 @@ def data_camera(
     from rich.progress import Progress
 
     from dvta_live.outputs import STORE_SUFFIXES, check_output
-    from dvta_live.realtime.pose import model_path
-    from dvta_live.skeleton.mannequin import camera_dataset
+    from dvta_live.pose.estimator import model_path
+    from dvta_live.pose.mannequin import camera_dataset
     from dvta_live.skeleton.readers import read_path, read_paths
     from dvta_live.skeleton.store import save_dataset
 

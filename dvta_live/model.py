@@ -7,11 +7,11 @@ A model is a folder holding the two parts as their own commands write them::
       head.safetensors       dvta train-head (weights; text model, classes, metrics in the metadata)
       head.json              the head's metadata, human-readable (optional)
 
-``load_recognizer`` also takes a head file alone when its metadata names the backbone its features came
+``load_model_net`` also takes a head file alone when its metadata names the backbone its features came
 from (``dvta extract-features`` records it), so a trained head can be run without packing a folder.
 
 The backbone's recipe is *the* preprocessing: the live loop, evaluation and export all call
-``info.recipe.apply`` on raw NTU-25 skeletons before ``RecognizerNet``; the module itself starts at the
+``info.recipe.apply`` on raw NTU-25 skeletons before ``ModelNet``; the module itself starts at the
 recipe's output, so an exported graph computes exactly what PyTorch does on the same input.
 """
 
@@ -37,7 +37,7 @@ _MODEL_FIX = ("give a model folder with backbone.safetensors and head.safetensor
 
 
 @dataclass(frozen=True)
-class RecognizerInfo:
+class ModelInfo:
     """What a runtime, the live loop and export need to know about a model (immutable)."""
 
     path: Path  # the folder or head file it was loaded from
@@ -64,7 +64,7 @@ class RecognizerInfo:
                 "input": {"skeleton": ["B", 3, self.recipe.window, 25, 2], "text": ["C", 2, self.text_dim]}}
 
 
-class RecognizerNet(nn.Module):
+class ModelNet(nn.Module):
     """Backbone + DVTA head as one torch module: ``forward(windows, text) -> scores [B, C]``. (The
     user-facing recogniser, with a runtime and labels, is ``dvta_live.Recognizer``.)
 
@@ -148,18 +148,18 @@ def _load_pair(backbone_path: Path, head_path: Path) -> tuple[nn.Module, Any, An
     return backbone, binfo, head, info
 
 
-def load_recognizer(path: str | Path, device: str | torch.device = "cpu") -> tuple[RecognizerNet, RecognizerInfo]:
+def load_model_net(path: str | Path, device: str | torch.device = "cpu") -> tuple[ModelNet, ModelInfo]:
     """A model folder (or head file) -> the eval-mode module and its info. Mismatched parts are refused."""
 
     backbone_path, head_path = resolve_model_paths(path)
     backbone, binfo, head, hinfo = _load_pair(backbone_path, head_path)
-    info = RecognizerInfo(
+    info = ModelInfo(
         path=Path(path), backbone_path=backbone_path, head_path=head_path, architecture=binfo.architecture,
         recipe=binfo.make_recipe(), feature_dim=int(binfo.feature_dim),
         text_model=hinfo.text.model, text_dim=int(head.text_dim), training_classes=hinfo.training_classes,
         head_info=hinfo, backbone_metadata={"architecture": binfo.architecture, "hparams": binfo.hparams,
                                                "recipe": binfo.recipe, "source": binfo.source})
-    model = RecognizerNet(backbone, head).to(device).eval()
+    model = ModelNet(backbone, head).to(device).eval()
     return model, info
 
 
@@ -216,7 +216,7 @@ def pack_model(backbone: str | Path, head: str | Path, out: str | Path, *, bridg
             shutil.copyfile(src, tmp)
     if not rewrite and not side.is_file():  # a stale sidecar of an earlier head would describe the wrong head
         sidecar_path(folder / HEAD_FILE).unlink(missing_ok=True)
-    load_recognizer(folder)
+    load_model_net(folder)
     return folder
 
 
@@ -256,11 +256,11 @@ def save_untrained_model(folder: str | Path, architecture: str = "stgcn", text_d
 __all__ = [
     "BACKBONE_FILE",
     "HEAD_FILE",
-    "RecognizerInfo",
-    "RecognizerNet",
+    "ModelInfo",
+    "ModelNet",
     "bundled_model_path",
     "default_model",
-    "load_recognizer",
+    "load_model_net",
     "pack_model",
     "resolve_model_paths",
     "save_untrained_model",

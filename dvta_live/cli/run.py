@@ -54,7 +54,7 @@ def _source_file(spec: str) -> Path | None:
 
 def _model_files(model: Path) -> list[Path]:
     from dvta_live.dvta.headfile import sidecar_path
-    from dvta_live.recognizer import BACKBONE_FILE, HEAD_FILE
+    from dvta_live.model import BACKBONE_FILE, HEAD_FILE
 
     if model.is_dir():
         return [model / BACKBONE_FILE, model / HEAD_FILE, sidecar_path(model / HEAD_FILE)]
@@ -134,10 +134,10 @@ def run_command(
         import dvta_live
         from dvta_live.labels.bundled import bundled_labels_path
         from dvta_live.realtime.display import Window
-        from dvta_live.realtime.inputs import bundled_demo_source, open_input
+        from dvta_live.pose.inputs import bundled_demo_source, open_input
         from dvta_live.realtime.live import LiveConfig
-        from dvta_live.realtime.sources import check_source
-        from dvta_live.recognizer import default_model
+        from dvta_live.pose.sources import check_source
+        from dvta_live.model import default_model
 
         if ctrl_c.pressed.is_set():  # Ctrl-C during the imports above
             raise typer.Exit(130)
@@ -314,10 +314,10 @@ def pack_command(
 
     Example: dvta model pack -b runs/utd/backbone.safetensors -H heads/utd.safetensors -o models/utd
     """
-    from dvta_live.recognizer import load_recognizer, pack_model
+    from dvta_live.model import load_model_net, pack_model
 
     folder = pack_model(backbone, head, out, bridge_weight=bridge_weight)
-    model, info = load_recognizer(folder)
+    model, info = load_model_net(folder)
     bridge = model.head.bridge
     console.print(f"model {escape(str(folder))}: {info.architecture}, recipe {info.recipe.name} "
                   f"(window {info.window}), text {escape(info.text_model)} ({info.text_dim}-d), "

@@ -22,7 +22,7 @@ import numpy as np
 
 from dvta_live.errors import UserError
 from dvta_live.export.profile import ProfileBounds
-from dvta_live.recognizer import RecognizerInfo
+from dvta_live.model import ModelInfo
 
 RUNTIMES = ("auto", "tensorrt", "onnx", "torch")
 # The example side of a labels file (dvta.examples.example_side): keys [K, F + 1], values [K, C]
@@ -41,7 +41,7 @@ class Runtime(ABC):
     """Scores preprocessed skeleton windows against prepared text."""
 
     name: str  # "torch", "onnxruntime-cpu", "tensorrt", ...
-    info: RecognizerInfo
+    info: ModelInfo
     # The B and C a runtime built for fixed shape ranges accepts (a TensorRT engine's profile); None: any.
     profile: ProfileBounds | None = None
 
@@ -124,13 +124,13 @@ class TorchRuntime(Runtime):
     def __init__(self, model_path: str | Path, device: str = "cpu", threads: int | None = None) -> None:
         import torch
 
-        from dvta_live.recognizer import load_recognizer
+        from dvta_live.model import load_model_net
 
         if threads:
             torch.set_num_threads(threads)
         self._torch = torch
         self.device = torch.device(device)
-        self.model, self.info = load_recognizer(model_path, self.device)
+        self.model, self.info = load_model_net(model_path, self.device)
         self.name = "torch" if self.device.type == "cpu" else f"torch-{self.device.type}"
 
     def prepare_text(self, text: np.ndarray, examples: Examples | None = None) -> PreparedText:
@@ -193,7 +193,7 @@ def ort_tensorrt_profile(profile: ProfileBounds, window: int, text_dim: int) -> 
             for i, kind in enumerate(("min", "opt", "max"))}
 
 
-def find_onnx_export(info: RecognizerInfo, model_hash: str, onnx: str | Path | None = None,
+def find_onnx_export(info: ModelInfo, model_hash: str, onnx: str | Path | None = None,
                      model: Any = None, notes: list[str] | None = None) -> Any:
     """ExportPaths of this model's text + window graphs: ``onnx`` if given (refused when it is another
     model's), else beside the model, else the cache (exported there on first use).
@@ -281,10 +281,10 @@ class OnnxRuntime(Runtime):
         import onnxruntime as ort
 
         from dvta_live.export.common import TEXT_SIDE_NAMES, cache_root, model_sha256
-        from dvta_live.recognizer import load_recognizer
+        from dvta_live.model import load_model_net
 
         self._ort = ort
-        model, self.info = load_recognizer(model_path)  # validates the pair; exported on first use
+        model, self.info = load_model_net(model_path)  # validates the pair; exported on first use
         self.model_hash = model_sha256(self.info)
         self.notes: list[str] = []
         self.paths = find_onnx_export(self.info, self.model_hash, onnx, model, self.notes)
@@ -391,13 +391,13 @@ class TensorRTRuntime(Runtime):
             read_engine_file,
             require_tensorrt,
         )
-        from dvta_live.recognizer import load_recognizer
+        from dvta_live.model import load_model_net
 
         trt = require_tensorrt()
         self._torch, self._trt = torch, trt
         self._cuda = CudaDevice(device)
         self.device = self._cuda.device
-        self.model, self.info = load_recognizer(model_path, self.device)
+        self.model, self.info = load_model_net(model_path, self.device)
         self.engine_path = Path(engine) if engine is not None else default_export_paths(self.info).engine
         header, blob = read_engine_file(self.engine_path)
         gpu, capability = self._cuda.identity()

@@ -44,7 +44,7 @@ from typing import Any
 import numpy as np
 
 from dvta_live.errors import UserError
-from dvta_live.realtime.depth import Intrinsics
+from dvta_live.pose.depth import Intrinsics
 from dvta_live.skeleton.readers import file_format
 
 REALSENSE_INSTALL = "pip install 'dvta-live[realsense]'"

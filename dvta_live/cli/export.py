@@ -118,7 +118,7 @@ def export_command(
 
 
 def _print_check(done: Any, data: list[Path] | None, samples: int, classes: int, engine: bool) -> None:
-    from dvta_live.export.check import DISCRIMINATION
+    from dvta_live.runtimes.check import DISCRIMINATION
     from dvta_live.export.exporter import check_export
 
     with err_console.status(f"eager vs exported on real windows, {classes} classes"):
@@ -176,8 +176,8 @@ def benchmark_command(
 
       dvta benchmark -m models/my-model --runtime torch,onnx --batch 1,64 --classes 5,60,120 --json
     """
-    from dvta_live.export.benchmark import benchmark, speedups
-    from dvta_live.recognizer import default_model
+    from dvta_live.runtimes.benchmark import benchmark, speedups
+    from dvta_live.model import default_model
     from dvta_live.runtimes import available_runtimes, open_runtime
 
     model_path = default_model(model)
