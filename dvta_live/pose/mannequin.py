@@ -77,7 +77,7 @@ def draw(joints: np.ndarray, look: Look, size: tuple[int, int] = (480, 640), foc
     flat colours MediaPipe reads less depth (NTU A001 drawn from Kinect's view: joints 0.12 m from the
     drawn ones about the spine mid, flat, against 0.10 m shaded, over 4 looks; the backbone feature of the
     estimate has cosine 0.60 with the real video's and 0.58 with Kinect's, flat, against 0.64 and 0.69
-    shaded, over 8 looks; bench/results/real_video_ablation/rows_19_22/mannequin_shading.py).
+    shaded, over 8 looks; ablation row 23 in bench/results/real_video_ablation.md).
     The face is drawn when the body faces the camera, hair when it faces away."""
     import cv2
 
