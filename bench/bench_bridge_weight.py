@@ -89,15 +89,15 @@ def main() -> None:
     best = max(rows, key=lambda r: (r["mean"], r["held_out_top1"], -r["weight"]))  # ties: zero-shot, then lighter
     result = {"features": str(args.features), "head": str(args.head), "backbone": str(args.backbone),
               "labels": str(args.labels), "held_out_classes": [texts.names[c] for c in unseen],
-              "samples": int(len(y)), "everyday_samples": int(keep.sum()),
+              "samples": len(y), "everyday_samples": int(keep.sum()),
               "classifier_classes": len(binfo.class_names), "rows": rows, "best": best}
     write_text_atomic(args.out, json.dumps(result, indent=1) + "\n")
     lines = ["# Bridge weight and temperature, chosen on held-out skeleton classes", "",
-             f"Head trained without {len(unseen)} classes ({', '.join(result['held_out_classes'])}); their "
-             f"{len(y)} samples scored with the backbone's {len(binfo.class_names)}-class classifier attached as "
-             "the bridge. `bench/bench_bridge_weight.py`; chance: held-out "
-             f"{100 / len(unseen):.1f} %, all classes {100 / len(texts.names):.1f} %, everyday "
-             f"{100 / len(everyday):.1f} %.", "",
+             (f"Head trained without {len(unseen)} classes ({', '.join(result['held_out_classes'])}); their "
+              f"{len(y)} samples scored with the backbone's {len(binfo.class_names)}-class classifier attached "
+              "as the bridge. `bench/bench_bridge_weight.py`; chance: held-out "
+              f"{100 / len(unseen):.1f} %, all classes {100 / len(texts.names):.1f} %, everyday "
+              f"{100 / len(everyday):.1f} %."), "",
              "| weight | temperature | held-out top-1 | all-classes top-1 | everyday top-1 | mean |",
              "|---|---|---|---|---|---|"]
     for r in rows:

@@ -26,10 +26,10 @@ import torch
 
 from dvta_live.labels.bundled import bundled_labels_path
 from dvta_live.labels.watcher import LabelsWatcher
-from dvta_live.realtime.live import LiveConfig, Prediction, Stats, recognize
+from dvta_live.model import save_untrained_model
 from dvta_live.pose.estimator import PoseEstimator
 from dvta_live.pose.sources import LoopedSource, open_source
-from dvta_live.model import save_untrained_model
+from dvta_live.realtime.live import LiveConfig, Prediction, Stats, recognize
 from dvta_live.runtimes import open_runtime
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"

@@ -131,9 +131,9 @@ class CachedPose:
 def run_clip(path: Path, runtime: Any, watcher: Any, config: Any, pose_model: str, people: int,
              keep_poses: bool, pose_cache: Path | None = None) -> tuple[list[Any], list[Any], Any, float]:
     """(predictions, pose results if asked, Stats, wall seconds) of one clip, as `dvta run` processes it."""
-    from dvta_live.realtime.live import FrameResult, Prediction, Stats, recognize
     from dvta_live.pose.estimator import PoseEstimator
     from dvta_live.pose.sources import open_source
+    from dvta_live.realtime.live import FrameResult, Prediction, Stats, recognize
 
     src = open_source(str(path), realtime=False)
     stats = Stats()
@@ -380,11 +380,11 @@ def main() -> None:
                     "pose timings are then not measured")
     args = ap.parse_args()
 
-    from dvta_live.runtimes import open_runtime
     from dvta_live.labels.watcher import LabelsWatcher
+    from dvta_live.model import default_model
     from dvta_live.outputs import JSONL_SUFFIXES, check_output, write_text_atomic
     from dvta_live.realtime.live import LiveConfig
-    from dvta_live.model import default_model
+    from dvta_live.runtimes import open_runtime
 
     shared = args.shared
     if not (shared / "data").is_dir():

@@ -54,9 +54,9 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("DVTA_CACHE", str(Path(tempfile.gettempdir()) / "dvta-bench-cache"))
 
-    from dvta_live.runtimes.benchmark import bench_windows
     from dvta_live.model import save_untrained_model
     from dvta_live.runtimes import OnnxRuntime, TorchRuntime
+    from dvta_live.runtimes.benchmark import bench_windows
 
     with tempfile.TemporaryDirectory() as tmp:
         model = Path(args.model) if args.model else save_untrained_model(Path(tmp) / "model", args.arch)

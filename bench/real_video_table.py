@@ -1,6 +1,9 @@
 """One table from several bench_real_video.py results (an ablation: one row per model design).
 
-    python bench/real_video_table.py bench/results/real_video_ablation/*.json > bench/results/real_video_ablation.md
+    python bench/real_video_table.py RESULT.json ... > table.md
+
+The table of bench/results/real_video_ablation.md is this over the rows' JSON in real_video_ablation/
+(all but row 15's, an offline result of another form; its row is written by hand).
 
 Columns: real-actions clip top-1 / top-3 (of 12) and mean window accuracy, and the rank of the expected
 action on NTU A001 (ntu120 and everyday labels), ta_chi and clean_and_jerk (everyday-plus labels), and
