@@ -3,6 +3,11 @@
 Array convention: float32 [C=3, T, V=25, M=2] in NTU-25 order and NTU camera axes (metres, x to the
 subject's right, y up, z away from the camera). Absent bodies and missing frames are all-zero, as in the
 NTU tools; ``num_frames`` is the length that was recorded.
+
+COCO-17 image keypoints (``layout == "coco17"``, the 2-D readers in ``readers2d`` and the camera models'
+input): float32 [3, T, 17, 2] = (x pixels rightwards, y pixels downwards, score in [0, 1]) in COCO order
+(nose, eyes, ears, shoulders, elbows, wrists, hips, knees, ankles; left before right, "left" the subject's
+left); a missing keypoint or absent body is x = y = score = 0. See ``coco17``.
 """
 
 from __future__ import annotations
@@ -16,12 +21,14 @@ NUM_COORDS = 3
 NUM_JOINTS = 25
 MAX_BODIES = 2
 
+LAYOUT_OF_JOINTS = {NUM_JOINTS: "ntu25", 17: "coco17"}  # joint count -> layout of the data
+
 
 @dataclass(frozen=True)
 class SkeletonSequence:
     """One labelled skeleton clip. ``label`` is -1 when the clip has none."""
 
-    data: np.ndarray  # [3, T, 25, 2] float32
+    data: np.ndarray  # [3, T, 25, 2] float32 (or [3, T, 17, 2] COCO-17 image keypoints)
     label: int = -1
     name: str = ""
     source: str = ""
@@ -31,8 +38,14 @@ class SkeletonSequence:
 
     def __post_init__(self) -> None:
         d = self.data
-        if d.ndim != 4 or d.shape[0] != NUM_COORDS or d.shape[2] != NUM_JOINTS or d.shape[3] != MAX_BODIES:
-            raise ValueError(f"skeleton data must be [3, T, 25, 2], got {list(d.shape)}")
+        if d.ndim != 4 or d.shape[0] != NUM_COORDS or d.shape[2] not in LAYOUT_OF_JOINTS \
+                or d.shape[3] != MAX_BODIES:
+            raise ValueError(f"skeleton data must be [3, T, 25, 2] or [3, T, 17, 2], got {list(d.shape)}")
+
+    @property
+    def layout(self) -> str:
+        """"ntu25" (3-D joints) or "coco17" (image keypoints with scores), from the joint count."""
+        return LAYOUT_OF_JOINTS[int(self.data.shape[2])]
 
     @property
     def num_frames(self) -> int:
