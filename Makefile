@@ -20,7 +20,11 @@ demo: install
 default-model: install
 	OMP_NUM_THREADS=1 $(PY) scripts/build_default_model.py --shared $(SHARED)
 
+# The camera model (PoseC3D X3D on 2-D keypoints + DVTA head) into models/camera (never committed).
+camera-model: install
+	OMP_NUM_THREADS=1 $(PY) scripts/build_camera_model.py --shared $(SHARED)
+
 test: install
 	$(PY) -m pytest -q
 
-.PHONY: install demo default-model test
+.PHONY: install demo default-model test camera-model
