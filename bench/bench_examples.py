@@ -81,9 +81,9 @@ def skeleton_part(dataset: str, work: Path) -> dict[str, Any]:
     from dvta_live.dvta.features import class_texts_from_labels, load_features
     from dvta_live.dvta.headfile import save_head
     from dvta_live.dvta.splits import get_split
-    from dvta_live.dvta.train import TrainConfig, train_head
-    from dvta_live.realtime.example_bank import example_windows
+    from dvta_live.dvta.train import HeadTrainConfig, train_head
     from dvta_live.model import pack_model
+    from dvta_live.realtime.example_bank import example_windows
     from dvta_live.runtimes import TorchRuntime
     from dvta_live.skeleton.readers import read_path
 
@@ -96,7 +96,7 @@ def skeleton_part(dataset: str, work: Path) -> dict[str, Any]:
         extract_features(BACKBONE, [data], features, split=split.name)
     if not head.is_file():
         result = train_head(load_features(features), class_texts_from_labels(dataset), split,
-                            TrainConfig(epochs=40, batch_size=32, metric_hidden=None, seed=0), dataset=dataset)
+                            HeadTrainConfig(epochs=40, batch_size=32, metric_hidden=None, seed=0), dataset=dataset)
         save_head(head, result.head, result.info)
     if not (model / "head.safetensors").is_file():
         pack_model(BACKBONE, head, model)
@@ -326,7 +326,7 @@ def render(res: dict[str, Any]) -> str:
              (f"`python bench/bench_examples.py` at commit {res['commit']}; {res['machine']}. Method: the "
               "bench's docstring.\n"),
              (f"**Chosen fusion: weight {w}, sharpness {s}** (best mean top-1 over NW-UCLA 5/5 and UTD-MHAD "
-              "14/13, k = 1, 3, 5, 3 draws; `dvta_live/dvta/examples.py` DEFAULT_WEIGHT / DEFAULT_SHARPNESS). "
+              "14/13, k = 1, 3, 5, 3 draws; `dvta_live/dvta/examples.py` EXAMPLE_WEIGHT / DEFAULT_SHARPNESS). "
               f"Runtime path vs formula: max |score difference| {res['runtime_check']:.2e}.\n"),
              "## Skeleton data: unseen-class top-1 (%), mean over 3 draws (min-max)\n",
              ("*all*: every unseen action has k examples; *one*: one action at a time has them, the others "

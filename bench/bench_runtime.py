@@ -55,13 +55,13 @@ def main() -> None:
     os.environ.setdefault("DVTA_CACHE", str(Path(tempfile.gettempdir()) / "dvta-bench-cache"))
 
     from dvta_live.model import save_untrained_model
-    from dvta_live.runtimes import OnnxRuntime, TorchRuntime
+    from dvta_live.runtimes import TorchRuntime, open_runtime
     from dvta_live.runtimes.benchmark import bench_windows
 
     with tempfile.TemporaryDirectory() as tmp:
         model = Path(args.model) if args.model else save_untrained_model(Path(tmp) / "model", args.arch)
         t0 = time.perf_counter()
-        onnx_rt = OnnxRuntime(model, threads=args.threads)  # exports into the cache the first time
+        onnx_rt = open_runtime(model, "onnx", threads=args.threads)  # exports into the cache the first time
         opened = time.perf_counter() - t0
         eager = TorchRuntime(model, threads=args.threads)
         print(f"model: {args.model or f'random-weight {args.arch}'}, window {eager.info.window}, "

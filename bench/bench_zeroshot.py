@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from dvta_live.dvta.train import SELECTION_RULE as CURRENT_RULE
 
 if TYPE_CHECKING:
-    from dvta_live.dvta.train import TrainConfig
+    from dvta_live.dvta.train import HeadTrainConfig
 
 # PURLS (CVPR 2024) supplementary Table 8, zero-shot top-1 on the unseen classes (../shared/README.md).
 PURLS = {
@@ -39,9 +39,9 @@ PURLS = {
 DATA = {"utd-mhad": "data/utd-mhad", "nw-ucla": "data/nw-ucla"}
 
 
-def head_config(head_args: str, epochs: int, seed: int) -> TrainConfig:
-    """train-head's options in --head-args (as the results record them) -> the head's TrainConfig."""
-    from dvta_live.dvta.train import TrainConfig
+def head_config(head_args: str, epochs: int, seed: int) -> HeadTrainConfig:
+    """train-head's options in --head-args (as the results record them) -> a HeadTrainConfig."""
+    from dvta_live.dvta.train import HeadTrainConfig
 
     parser = argparse.ArgumentParser(prog="--head-args", add_help=False)
     parser.add_argument("--batch-size", type=int)
@@ -57,13 +57,12 @@ def head_config(head_args: str, epochs: int, seed: int) -> TrainConfig:
     given = {k: v for k, v in vars(parser.parse_args(shlex.split(head_args))).items() if v is not None}
     if given.get("metric_hidden") == 0:
         given["metric_hidden"] = None
-    return dataclasses.replace(TrainConfig(epochs=epochs, seed=seed), **given)
+    return dataclasses.replace(HeadTrainConfig(epochs=epochs, seed=seed), **given)
 
 
 def run_one(split: str, seed: int, shared: Path, work: Path, backbone_epochs: int, head_epochs: int,
             head_args: str) -> dict:
-    from dvta_live.backbone.config import ClassChoice
-    from dvta_live.backbone.config import TrainConfig as BackboneConfig
+    from dvta_live.backbone.config import BackboneTrainConfig, ClassChoice
     from dvta_live.backbone.extract import extract_features
     from dvta_live.backbone.train import train_backbone
     from dvta_live.dvta.evaluate import evaluate_head_file
@@ -81,7 +80,7 @@ def run_one(split: str, seed: int, shared: Path, work: Path, backbone_epochs: in
     started = time.perf_counter()
     print(f"{tag}: backbone, {backbone_epochs} epochs", flush=True)
     backbone = train_backbone(data, run, ClassChoice(split=split),
-                              config=BackboneConfig(epochs=backbone_epochs, seed=seed),
+                              config=BackboneTrainConfig(epochs=backbone_epochs, seed=seed),
                               resume=(run / "last.pt").is_file())  # an interrupted bench continues
     backbone_s = time.perf_counter() - started
     print(f"{tag}: features, head ({head_epochs} epochs), evaluation", flush=True)

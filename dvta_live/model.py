@@ -17,6 +17,7 @@ recipe's output, so an exported graph computes exactly what PyTorch does on the 
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -60,8 +61,8 @@ class ModelInfo:
         """Plain JSON: what exported models carry beside their graph."""
         return {"architecture": self.architecture, "recipe": self.recipe.to_dict(),
                 "feature_dim": self.feature_dim, "text_model": self.text_model, "text_dim": self.text_dim,
-                "training_classes": list(self.training_classes), "layout": "ntu25",
-                "input": {"skeleton": ["B", 3, self.recipe.window, 25, 2], "text": ["C", 2, self.text_dim]}}
+                "training_classes": list(self.training_classes), "layout": self.recipe.layout,
+                "input": {"skeleton": ["B", *self.recipe.input_shape], "text": ["C", 2, self.text_dim]}}
 
 
 class ModelNet(nn.Module):
@@ -174,7 +175,7 @@ def pack_model(backbone: str | Path, head: str | Path, out: str | Path, *, bridg
     never left mixed."""
     import shutil
 
-    from dvta_live.dvta.bridge import DEFAULT_TEMPERATURE, DEFAULT_WEIGHT, classifier_of
+    from dvta_live.dvta.bridge import BRIDGE_WEIGHT, DEFAULT_TEMPERATURE, classifier_of
     from dvta_live.dvta.headfile import BridgeInfo, save_head, sidecar_path
     from dvta_live.outputs import atomic_path, check_output
 
@@ -192,7 +193,7 @@ def pack_model(backbone: str | Path, head: str | Path, out: str | Path, *, bridg
                         "pack without --bridge-weight, or with --bridge-weight 0")
     bridgeable = classifier is not None and bool(binfo.class_names)
     if bridge_weight is None:
-        weight = DEFAULT_WEIGHT if bridgeable else 0.0
+        weight = BRIDGE_WEIGHT if bridgeable else 0.0
     else:
         weight = float(bridge_weight)
     rewrite = weight > 0 or head_model.bridge is not None
@@ -243,9 +244,10 @@ def save_untrained_model(folder: str | Path, architecture: str = "stgcn", text_d
     backbone = build_backbone(architecture, hparams).eval()
     save_backbone(folder / BACKBONE_FILE, backbone, recipe or DEFAULT_RECIPES[architecture],
                   source="untrained (random initialisation)")
-    head = DVTAHead(text_dim=text_dim).eval()
+    feature_dim = int(backbone.feature_dim)  # 256 (GCNs) or 216 (X3D)
+    head = DVTAHead(text_dim=text_dim, skeleton_dim=feature_dim).eval()
     info = HeadInfo(
-        head=HeadShape(text_dim=text_dim, metric_hidden=head.metric_hidden),
+        head=HeadShape(text_dim=text_dim, metric_hidden=head.metric_hidden, skeleton_dim=feature_dim),
         text=TextInfo(model="all-MiniLM-L6-v2", dim=text_dim, source="untrained", kind="class-names",
                       classes=tuple(ClassText(i, n, (n,)) for i, n in enumerate(class_names))),
         classes=HeadClasses(num_classes=len(class_names), seen=tuple(range(len(class_names)))))
@@ -265,3 +267,13 @@ __all__ = [
     "resolve_model_paths",
     "save_untrained_model",
 ]
+
+
+def model_sha256(info: ModelInfo) -> str:
+    """One hash over the backbone and head files: what ties an exported graph or engine to its model."""
+    from dvta_live.outputs import file_sha256
+
+    h = hashlib.sha256()
+    for path in (info.backbone_path, info.head_path):
+        h.update(bytes.fromhex(file_sha256(path)))
+    return h.hexdigest()

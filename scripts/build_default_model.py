@@ -134,10 +134,10 @@ def train_and_save_head(features: Path, labels: Path, out: Path, epochs: int, se
     """`dvta train-head FEATURES --labels L -o OUT` with the build's settings; the head's HeadInfo."""
     from dvta_live.dvta.features import class_texts_from_labels, load_features
     from dvta_live.dvta.headfile import save_head
-    from dvta_live.dvta.train import TrainConfig, train_head
+    from dvta_live.dvta.train import HeadTrainConfig, train_head
 
     feats = load_features(features)
-    config = TrainConfig(epochs=epochs, batch_size=BATCH, metric_hidden=METRIC_HIDDEN or None, seed=seed,
+    config = HeadTrainConfig(epochs=epochs, batch_size=BATCH, metric_hidden=METRIC_HIDDEN or None, seed=seed,
                          val_count=VAL_COUNT, device="cpu")
     result = train_head(feats, class_texts_from_labels(labels), None, config,
                         dataset=feats.metadata.get("dataset"))

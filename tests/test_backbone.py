@@ -306,7 +306,7 @@ def test_bad_checkpoints_give_one_clear_line(tmp_path) -> None:
 
     other = tmp_path / "resnet.pt"
     torch.save(torch.nn.Linear(3, 4).state_dict(), other)
-    _expect_user_error(other, "not a Shift-GCN or ST-GCN checkpoint")
+    _expect_user_error(other, "not a Shift-GCN, ST-GCN or PoseC3D X3D checkpoint")
 
     code = tmp_path / "pickle.pt"
     torch.save({"model": torch.nn.Linear(3, 4)}, code)  # a pickled module: refused by weights_only

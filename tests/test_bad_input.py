@@ -481,15 +481,17 @@ def test_onnx_cache_is_rebuilt_when_truncated_and_falls_back_when_unwritable(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from dvta_live.export.common import onnx_cache_dir
     from dvta_live.model import save_untrained_model
-    from dvta_live.runtimes import OnnxRuntime
+    from dvta_live.runtimes import open_runtime
 
     folder = save_untrained_model(tmp_path / "model")
     monkeypatch.setenv("DVTA_CACHE", str(tmp_path / "cache"))
-    first = OnnxRuntime(folder, threads=1)
-    assert first.paths.folder == onnx_cache_dir(first.model_hash) and not first.notes
+    first = open_runtime(folder, "onnx", threads=1)
+    assert first.paths.folder == onnx_cache_dir(first.model_hash)
+    said = f"exported the ONNX graphs of this model to {first.paths.folder} (its first use with ONNX Runtime)"
+    assert first.notes == [said]  # load() says that it exported
     window = first.paths.window
     window.write_bytes(window.read_bytes()[:1000])  # a run killed mid-write, before atomic writes
-    again = OnnxRuntime(folder, threads=1)
+    again = open_runtime(folder, "onnx", threads=1)
     assert again.paths.window == window and "did not load" in again.notes[0] and "did not load" in again.describe()
     assert len(window.read_bytes()) > 1000
     # graphs an older dvta-live exported (another export format: no "context" output) are exported again
@@ -503,11 +505,11 @@ def test_onnx_cache_is_rebuilt_when_truncated_and_falls_back_when_unwritable(
         if prop.key == METADATA_KEY:
             prop.value = json.dumps({**json.loads(prop.value), "version": EXPORT_FORMAT_VERSION - 1})
     onnx.save(text_graph, str(again.paths.text))
-    newer = OnnxRuntime(folder, threads=1)
+    newer = open_runtime(folder, "onnx", threads=1)
     assert "another dvta-live version" in newer.notes[0]
-    assert OnnxRuntime(folder, threads=1).notes == []  # the cache holds the current export again
+    assert open_runtime(folder, "onnx", threads=1).notes == []  # the cache holds the current export again
     monkeypatch.setenv("DVTA_CACHE", str(a_file(tmp_path) / "cache"))  # below a file: not writable
-    fallback = OnnxRuntime(folder, threads=1)
+    fallback = open_runtime(folder, "onnx", threads=1)
     assert fallback.paths.folder != onnx_cache_dir(fallback.model_hash)
     assert "not writable" in fallback.notes[0] and "not writable" in fallback.describe()
     windows = np.zeros((1, 3, fallback.info.window, 25, 2), np.float32)

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from dvta_live.dvta.bridge import DEFAULT_WEIGHT
+from dvta_live.dvta.bridge import BRIDGE_WEIGHT
 from dvta_live.model import bundled_model_path, load_model_net
 
 from conftest import REPO, dvta, shared_path
@@ -31,7 +31,7 @@ NTU_MAX_RANK = 5  # worst rank of the true class among the 120 NTU classes (meas
 
 @pytest.fixture(autouse=True)
 def _private_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DVTA_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "dvta-cache"))
+    monkeypatch.setenv("DVTA_CACHE", str(tmp_path_factory.getbasetemp() / "dvta-cache"))
 
 
 def test_bundled_model_loads_and_says_what_it_is() -> None:
@@ -113,7 +113,7 @@ def test_bundled_model_carries_the_bridge_and_pack_can_leave_it_out(tmp_path) ->
 
     model, info = load_model_net(bundled_model_path())
     bridge = model.head.bridge
-    assert bridge is not None and bridge.num_classes == 120 and float(bridge.weight) == DEFAULT_WEIGHT
+    assert bridge is not None and bridge.num_classes == 120 and float(bridge.weight) == BRIDGE_WEIGHT
     assert torch.equal(bridge.classifier_weight, model.backbone.fc.weight.detach())
     assert info.head_info.head.bridge.class_names[0] == "drink water"
     folder = bundled_model_path()

@@ -39,7 +39,7 @@ from dvta_live.dvta.splits import SPLITS, get_split, list_splits
 from dvta_live.dvta.train import (
     RELEASED_LR,
     SELECTION_RULE,
-    TrainConfig,
+    HeadTrainConfig,
     lr_at,
     new_head,
     released_lr,
@@ -57,7 +57,7 @@ torch.set_num_threads(1)
 
 @pytest.fixture(autouse=True)
 def _private_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DVTA_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "dvta-cache"))
+    monkeypatch.setenv("DVTA_CACHE", str(tmp_path_factory.getbasetemp() / "dvta-cache"))
 
 
 # --------------------------------------------------------------------------------- synthetic features
@@ -93,7 +93,7 @@ def test_training_learns_seen_classes_and_transfers_to_unseen(tmp_path: Path) ->
     x, y, xz, yz, xg, yg = synthetic_features(texts.embeddings, list(split.seen), list(split.unseen),
                                               n_train=16, n_test=12)
     feats = FeatureSet(tmp_path, x, y, xz, yz, xg, yg)
-    config = TrainConfig(epochs=6, batch_size=32, lr=1e-3, metric_hidden=None, seed=0)
+    config = HeadTrainConfig(epochs=6, batch_size=32, lr=1e-3, metric_hidden=None, seed=0)
     logs = []
     result = train_head(feats, texts, split, config, on_epoch=logs.append)
     head, info = result.head, result.info
@@ -267,7 +267,7 @@ def test_released_recipe() -> None:
     # warm-up from 0 over 15 of 100 epochs, then cosine to 0
     assert lr_at(0, 100, 1.0, 15) == 0.0 and lr_at(5, 100, 1.0, 15) == pytest.approx(1 / 3)
     assert lr_at(15, 100, 1.0, 15) == 1.0 and lr_at(99, 100, 1.0, 15) < 1e-3
-    assert TrainConfig().warmup() == 15 and TrainConfig(epochs=10).warmup() == 2
+    assert HeadTrainConfig().warmup() == 15 and HeadTrainConfig(epochs=10).warmup() == 2
 
 
 def tiny_folder(root: Path, texts_emb: np.ndarray, seed: int = 0, gtest: bool = True) -> Path:
@@ -357,7 +357,7 @@ def test_selection_skips_the_warm_up_even_when_its_score_is_highest(tmp_path: Pa
     class predicted for everything); it must not be chosen."""
     texts = class_texts_from_labels("nw-ucla")
     feats = load_features(tiny_folder(tmp_path / "f", texts.embeddings))
-    config = TrainConfig(epochs=5, batch_size=16, lr=1e-3, metric_hidden=None, warmup_epochs=2, seed=0)
+    config = HeadTrainConfig(epochs=5, batch_size=16, lr=1e-3, metric_hidden=None, warmup_epochs=2, seed=0)
     head = new_head(texts.dim, config)
     scores = iter([0.9, 0.8, 0.3, 0.5, 0.4])  # a validation curve that peaks during the warm-up
     history, out = train_run(head, feats.train, feats.train_labels, texts.embeddings, config, 1e-3,
@@ -376,7 +376,7 @@ def test_selection_skips_the_warm_up_even_when_its_score_is_highest(tmp_path: Pa
 def test_no_retrain_keeps_the_validation_run_head(tmp_path: Path) -> None:
     texts = class_texts_from_labels("nw-ucla")
     feats = load_features(tiny_folder(tmp_path / "f", texts.embeddings))
-    config = TrainConfig(epochs=3, batch_size=16, lr=1e-3, metric_hidden=None, retrain=False,
+    config = HeadTrainConfig(epochs=3, batch_size=16, lr=1e-3, metric_hidden=None, retrain=False,
                          val_classes=(1,))
     result = train_head(feats, texts, None, config)
     assert {h.run for h in result.history} == {"validation"} and len(result.history) == 3
@@ -521,10 +521,10 @@ def test_text_must_cover_every_class_id(tmp_path: Path) -> None:
     texts = class_texts_from_names(names)
     assert texts.contexts[1] == ("clap",)  # a name list: the context is the name
     with pytest.raises(UserError, match=r"class id 5 has no text.*3 classes"):
-        train_head(feats, texts, None, TrainConfig(epochs=1))
+        train_head(feats, texts, None, HeadTrainConfig(epochs=1))
     with pytest.raises(UserError, match=r"z_label\.npy: class\(es\) \[5\] .* not unseen in split utd-mhad"):
         train_head(feats, class_texts_from_labels("utd-mhad"), get_split("utd-mhad-22/5"),
-                   TrainConfig(epochs=1))
+                   HeadTrainConfig(epochs=1))
 
 
 # ---------------------------------------------------------------------------------- bundled labels

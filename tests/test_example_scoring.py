@@ -14,9 +14,9 @@ import torch
 
 from dvta_live.dvta.examples import ExampleSide, example_scores, example_side
 from dvta_live.labels.schema import Example
-from dvta_live.realtime.example_bank import ExampleBank, example_windows
 from dvta_live.model import bundled_model_path
-from dvta_live.runtimes import OnnxRuntime, TorchRuntime
+from dvta_live.realtime.example_bank import ExampleBank, example_windows
+from dvta_live.runtimes import TorchRuntime, open_runtime
 from dvta_live.skeleton.readers import read_path
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -70,7 +70,7 @@ def test_runtimes_agree_with_examples_and_text_alone_is_unchanged(demo: np.ndarr
 
     model = bundled_model_path()
     text = np.asarray(encode_labels(load_labels(bundled_labels_path())).embeddings)
-    eager, onnx = TorchRuntime(model, threads=1), OnnxRuntime(model, threads=1)
+    eager, onnx = TorchRuntime(model, threads=1), open_runtime(model, "onnx", threads=1)
     recipe = eager.info.recipe
     windows = np.stack([recipe.apply(w) for w in example_windows(demo[:, :300], 30.0)])
     feats = eager.features(windows, eager.prepare_text(text))

@@ -14,14 +14,8 @@ import pytest
 from dvta_live.errors import UserError
 from dvta_live.labels import LabelsError, check_labels, load_labels
 from dvta_live.labels.edit import add_examples
-from dvta_live.labels.examples import (
-    examples_folder,
-    load_example,
-    parse_example,
-    pose_cache_folder,
-    save_example,
-    split_source,
-)
+from dvta_live.labels.examples import examples_folder, parse_example, save_example, split_source
+from dvta_live.pose.clips import load_example, pose_cache_folder
 from dvta_live.skeleton.readers import read_path
 
 from conftest import REPO, assert_one_line_error, dvta, shared_path
@@ -34,7 +28,7 @@ TA_CHI = ("data", "videos", "ta_chi.mp4")
 def _private_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Each test converts its own videos: the pose cache starts empty."""
     root = tmp_path_factory.mktemp("dvta-cache")
-    monkeypatch.setenv("DVTA_CACHE_DIR", str(root))
+    monkeypatch.setenv("DVTA_CACHE", str(root))
     return root
 
 

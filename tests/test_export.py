@@ -16,8 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from dvta_live.errors import UserError
-from dvta_live.runtimes.check import check_text, compare_scores, load_check_windows
-from dvta_live.export.common import METADATA_KEY, ExportPaths, model_sha256
+from dvta_live.export.common import METADATA_KEY, ExportPaths
 from dvta_live.export.engine import (
     ENGINE_MAGIC,
     ProfileBounds,
@@ -28,8 +27,9 @@ from dvta_live.export.engine import (
     tensorrt_missing,
 )
 from dvta_live.export.onnx_export import export_onnx, onnx_metadata
-from dvta_live.model import load_model_net, save_untrained_model
+from dvta_live.model import load_model_net, model_sha256, save_untrained_model
 from dvta_live.runtimes import OnnxRuntime, TorchRuntime, open_runtime
+from dvta_live.runtimes.check import check_text, compare_scores, load_check_windows
 
 from conftest import assert_one_line_error, dvta, shared_path
 
@@ -167,8 +167,7 @@ def test_metadata_in_onnx_and_beside(stgcn: tuple[Path, Path]) -> None:
 
 
 def test_onnx_runtime_exports_into_the_cache_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import dvta_live.export.engine as engine_module
-    import dvta_live.runtimes as runtime_module
+    import dvta_live.runtimes.auto as runtime_module
 
     model = save_untrained_model(tmp_path / "model", "stgcn", seed=3)
     first = open_runtime(model, "onnx")
@@ -176,7 +175,7 @@ def test_onnx_runtime_exports_into_the_cache_once(tmp_path: Path, monkeypatch: p
     assert first.paths.folder.is_relative_to(cache) and first.paths.window.is_file()  # type: ignore[attr-defined]
     stamp = first.paths.window.stat().st_mtime_ns  # type: ignore[attr-defined]
     # what auto sees on a machine without a GPU, whatever this one has
-    monkeypatch.setattr(engine_module, "tensorrt_missing", lambda: "no GPU here")
+    monkeypatch.setattr(runtime_module, "tensorrt_missing", lambda: "no GPU here")
     monkeypatch.setattr(runtime_module, "_gpu_providers", lambda: False)
     monkeypatch.setattr(runtime_module, "_cuda", lambda: False)
     second = open_runtime(model, "auto")  # without a GPU auto is ONNX Runtime, from the same cache

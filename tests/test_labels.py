@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from dvta_live.cli.labels import app
 from dvta_live.errors import UserError
 from dvta_live.labels import (
     EmbeddingCache,
@@ -37,7 +38,6 @@ from dvta_live.labels import (
     parse_labels,
     resolve_model,
 )
-from dvta_live.cli.labels import app
 from dvta_live.labels.edit import write_atomic
 from dvta_live.labels.encoder import PACKAGED_ID, load_model
 
@@ -75,7 +75,7 @@ actions:
 def _private_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Each test gets an empty cache root, so cold/warm counts are its own."""
     root = tmp_path_factory.mktemp("dvta-cache")
-    monkeypatch.setenv("DVTA_CACHE_DIR", str(root))
+    monkeypatch.setenv("DVTA_CACHE", str(root))
     return root
 
 
@@ -506,7 +506,7 @@ def test_corrupt_cache_entries_are_detected_and_rewritten(tmp_path: Path, sent: 
     labels = parse_labels("actions:\n  - name: clap\n    context: Hands meet.\n"
                           "  - name: nod\n    context: The head dips.\n")
     first = TextEncoder().encode_labels(labels)
-    files = sorted((Path(os.environ["DVTA_CACHE_DIR"]) / "text").rglob("*.emb"))
+    files = sorted((Path(os.environ["DVTA_CACHE"]) / "text").rglob("*.emb"))
     assert len(files) == 4
     files[0].write_bytes(files[0].read_bytes()[:-7])  # truncated, as by a crash
     blob = bytearray(files[1].read_bytes())
@@ -564,12 +564,12 @@ def test_cache_is_safe_with_concurrent_writer_processes(tmp_path: Path) -> None:
 
 
 def test_cache_root_default_and_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DVTA_CACHE_DIR", str(tmp_path / "c"))
+    monkeypatch.setenv("DVTA_CACHE", str(tmp_path / "c"))
     assert default_cache_root() == tmp_path / "c" / "text"
-    monkeypatch.delenv("DVTA_CACHE_DIR")
+    monkeypatch.delenv("DVTA_CACHE")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     if sys.platform.startswith("linux"):
-        assert default_cache_root() == tmp_path / "xdg" / "dvta" / "text"
+        assert default_cache_root() == tmp_path / "xdg" / "dvta-live" / "text"  # the one cache root
     enc = TextEncoder(cache_dir=tmp_path / "explicit")
     enc.encode_texts(["clap"])
     assert list((tmp_path / "explicit").rglob("*.emb"))

@@ -15,10 +15,10 @@ from typer.testing import CliRunner
 from dvta_live.cli import app
 from dvta_live.labels.bundled import bundled_labels_path
 from dvta_live.labels.watcher import LabelsWatcher
+from dvta_live.model import save_untrained_model
+from dvta_live.pose.sources import LoopedSource, open_source
 from dvta_live.realtime.buffer import TimeWindow
 from dvta_live.realtime.live import IDLE, FrameResult, LiveConfig, Prediction, Stats, recognize
-from dvta_live.pose.sources import LoopedSource, open_source
-from dvta_live.model import save_untrained_model
 from dvta_live.runtimes import PreparedText, Runtime, TorchRuntime
 from dvta_live.skeleton.readers import read_path
 from dvta_live.skeleton.recipe import get_recipe

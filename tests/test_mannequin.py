@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 
 from dvta_live.pose.estimator import PoseEstimator
-from dvta_live.skeleton.layouts import NTU25
 from dvta_live.pose.mannequin import (
     _SHADES,
     Camera,
@@ -21,6 +20,7 @@ from dvta_live.pose.mannequin import (
     random_look,
     through_pose_estimator,
 )
+from dvta_live.skeleton.layouts import NTU25
 from dvta_live.skeleton.store import load_dataset
 from dvta_live.skeleton.views import live_window
 

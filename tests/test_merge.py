@@ -17,7 +17,7 @@ from dvta_live.cli.head import register
 from dvta_live.dvta.features import class_texts_from_labels, load_features, save_features
 from dvta_live.dvta.headfile import load_head, save_head
 from dvta_live.dvta.merge import merge_features
-from dvta_live.dvta.train import TrainConfig, train_head
+from dvta_live.dvta.train import HeadTrainConfig, train_head
 from dvta_live.errors import UserError
 from dvta_live.labels import load_labels
 from dvta_live.skeleton.resample import resample_dataset, resample_sequence
@@ -44,7 +44,7 @@ actions:
 
 @pytest.fixture(autouse=True)
 def _private_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DVTA_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "dvta-cache"))
+    monkeypatch.setenv("DVTA_CACHE", str(tmp_path_factory.getbasetemp() / "dvta-cache"))
 
 
 def _source(folder: Path, names: list[str], labels: list[int], seed: int, backbone: str = "shiftgcn") -> Path:
@@ -109,7 +109,7 @@ def test_head_trains_on_every_class(sources: tuple[Path, Path, Path], tmp_path: 
     merge_features([a, b], labels, tmp_path / "all")
     feats = load_features(tmp_path / "all")
     texts = class_texts_from_labels(labels)
-    result = train_head(feats, texts, None, TrainConfig(epochs=3, batch_size=4, val_count=1, seed=0,
+    result = train_head(feats, texts, None, HeadTrainConfig(epochs=3, batch_size=4, val_count=1, seed=0,
                                                         device="cpu", metric_hidden=32))
     info = result.info
     assert info.classes.unseen == () and info.classes.seen == (0, 1, 2, 3)

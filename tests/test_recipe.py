@@ -227,7 +227,7 @@ def test_from_dict_refuses_bad_metadata(payload, needle: str) -> None:
 
 
 def test_get_recipe_unknown_name_lists_known_ones() -> None:
-    with pytest.raises(UserError, match="known recipes: image64, lift64, shiftgcn300, shiftgcn64, smie50"):
+    with pytest.raises(UserError, match="known recipes: image64, lift64, posec3d48, shiftgcn300, shiftgcn64, smie50"):
         get_recipe("stgcn64")
 
 

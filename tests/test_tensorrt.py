@@ -29,13 +29,13 @@ from engine_checks import DEMO, assert_engine_output, demo_windows
 from trt_standin import CAPABILITY, GPU_NAME, HostCuda, ITimingCache, make_tensorrt
 
 from dvta_live.errors import UserError
-from dvta_live.runtimes.check import check_text, compare_scores
 from dvta_live.export.common import ExportPaths
 from dvta_live.export.engine import tensorrt_missing
 from dvta_live.export.onnx_export import export_onnx, onnx_metadata
 from dvta_live.export.profile import WINDOW_INPUTS, ProfileBounds, fast_fp16
 from dvta_live.model import default_model, load_model_net, save_untrained_model
 from dvta_live.runtimes import OnnxRuntime, TorchRuntime
+from dvta_live.runtimes.check import check_text, compare_scores
 
 from conftest import REPO
 
@@ -47,7 +47,6 @@ def _caches(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Monkey
     """Exports and label embeddings go to temporary caches, never the user's ~/.cache."""
     root = tmp_path_factory.getbasetemp()
     monkeypatch.setenv("DVTA_CACHE", str(root / "dvta-cache"))
-    monkeypatch.setenv("DVTA_CACHE_DIR", str(root / "dvta-labels-cache"))
 
 
 @dataclass(frozen=True)
@@ -400,7 +399,7 @@ def test_the_tensorrt_extra_is_pinned_to_the_supported_major() -> None:
 def test_torch_dtype_covers_the_tensorrt_io_types() -> None:
     import torch
 
-    from dvta_live.runtimes import _torch_dtype
+    from dvta_live.runtimes.tensorrt_runtime import _torch_dtype
 
     trt = make_tensorrt()
     pairs = {trt.float32: torch.float32, trt.float16: torch.float16, trt.bfloat16: torch.bfloat16,
@@ -424,8 +423,8 @@ def test_labels_beyond_the_engine_are_a_rejected_edit(real: Real, standin, tmp_p
     """A hot reload to more classes than the engine takes keeps the last good labels, like any broken edit;
     at start, with no last good labels, it is one clear error; the live loop applies the same limit."""
     from dvta_live.labels.watcher import LabelsWatcher
-    from dvta_live.realtime.live import recognize
     from dvta_live.pose.sources import open_source
+    from dvta_live.realtime.live import recognize
     from dvta_live.runtimes import TensorRTRuntime
 
     rt = TensorRTRuntime(real.model, _build(real, tmp_path / "c3.engine", ProfileBounds(1, 1, 4, 1, 2, 3)))

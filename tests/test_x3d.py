@@ -84,7 +84,7 @@ def test_convert_round_trip_without_shared() -> None:
     state = convert_pyskl_state_dict({"state_dict": {"module." + k: v for k, v in _pyskl_names(src).items()}})
     assert set(state) == set(src.state_dict())
     model = x3d_from_pyskl(_pyskl_names(src))
-    assert model.num_class == 7 and model.feature_dim == 216
+    assert model.num_class == 7 and (model.pooled_dim, model.feature_dim) == (216, 256)
     assert X3D(**model.hparams()).hparams() == model.hparams()
 
 
@@ -156,7 +156,7 @@ def test_double_is_pyskl_flip_with_averaged_features() -> None:
         want = (model.volume_features(heat) + model.volume_features(flipped)) / 2
         model.double = True
         feat, logits = model(x)
-    torch.testing.assert_close(feat, want, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(feat[:, :216], want, rtol=1e-5, atol=1e-6)
     torch.testing.assert_close(logits, model.fc(want), rtol=1e-5, atol=1e-6)
     assert flip_order()[:5] == [0, 2, 1, 4, 3]
 
@@ -165,7 +165,7 @@ def test_interface_matches_shiftgcn() -> None:
     model = X3D(num_class=60).eval()
     x = torch.zeros(2, 3, 48, 17, 2)
     feat, logits = model(x)
-    assert feat.shape == (2, 216) and logits.shape == (2, 60)
+    assert feat.shape == (2, 256) and logits.shape == (2, 60) and not feat[:, 216:].any()
     torch.testing.assert_close(model.features(x), feat)
     assert X3D(num_class=0).eval()(x)[1].shape == (2, 0)
     with pytest.raises(ValueError, match="17"):

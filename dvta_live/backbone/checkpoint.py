@@ -32,6 +32,7 @@ from torch import nn
 from dvta_live.backbone.lifted import LiftedShiftGCN
 from dvta_live.backbone.shiftgcn import ShiftGCN, spatial_shift_index
 from dvta_live.backbone.stgcn import STGCN
+from dvta_live.backbone.x3d import X3D, convert_pyskl_state_dict
 from dvta_live.errors import UserError
 from dvta_live.outputs import file_sha256
 from dvta_live.skeleton.recipe import Recipe, get_recipe
@@ -40,12 +41,14 @@ FORMAT = "dvta_live.backbone"
 FORMAT_VERSION = 1
 METADATA_KEY = "dvta_live"
 ARCHITECTURES: dict[str, type[nn.Module]] = {"shiftgcn": ShiftGCN, "stgcn": STGCN,
-                                             "lifted-shiftgcn": LiftedShiftGCN}
-LAYOUT = "ntu25"  # every backbone here consumes NTU-25 skeletons
-DEFAULT_RECIPES = {"shiftgcn": "shiftgcn300", "stgcn": "smie50"}
+                                             "lifted-shiftgcn": LiftedShiftGCN, "x3d": X3D}
+# the joint layout each architecture consumes: NTU-25 skeletons, or COCO-17 image keypoints with scores
+LAYOUTS = {"shiftgcn": "ntu25", "stgcn": "ntu25", "lifted-shiftgcn": "ntu25", "x3d": "coco17"}
+LAYOUT = "ntu25"
+DEFAULT_RECIPES = {"shiftgcn": "shiftgcn300", "stgcn": "smie50", "x3d": "posec3d48"}
 
 _IMPORT_FIX = ("pass an official Shift-GCN joint checkpoint (e.g. ntu120_ShiftGCN_joint_xsub.pt), an ST-GCN "
-               "state dict, or a .safetensors backbone written by dvta-live")
+               "state dict, a pyskl PoseC3D X3D-shallow checkpoint, or a .safetensors backbone written by dvta-live")
 
 
 def ntu_class_names(num_class: int) -> list[str] | None:
@@ -116,8 +119,9 @@ class BackboneInfo:
         if self.architecture not in ARCHITECTURES:
             raise UserError(f"unknown backbone architecture {self.architecture!r}", path,
                             f"known: {', '.join(ARCHITECTURES)}")
-        if self.layout != LAYOUT:
-            raise UserError(f"backbone layout {self.layout!r} is not supported (only {LAYOUT!r})", path, fix)
+        if self.layout != LAYOUTS[self.architecture]:
+            raise UserError(f"backbone layout {self.layout!r} does not suit {self.architecture} (it takes "
+                            f"{LAYOUTS[self.architecture]!r})", path, fix)
         if not isinstance(self.hparams, dict):
             raise UserError("backbone hparams must be a mapping", path, fix)
         if not isinstance(self.recipe, dict):
@@ -186,12 +190,25 @@ def _load_into(model: nn.Module, state: Mapping[str, torch.Tensor], path: Path, 
 
 # --- legacy PyTorch checkpoints -------------------------------------------------------------------------
 
+def _numpy_data_globals() -> list:
+    import numpy as np
+    from numpy._core.multiarray import scalar
+
+    dtypes = [type(np.dtype(c)) for c in "?bBhHiIlLqQefdgFDG"]
+    return [(scalar, "numpy.core.multiarray.scalar"), np.dtype, *dtypes]
+
+
+_NUMPY_DATA = _numpy_data_globals()
+
+
 def _torch_state_dict(path: Path) -> dict[str, torch.Tensor]:
     """A flat {name: tensor} from a torch.save file, unwrapped and without DataParallel prefixes."""
     if not path.is_file():
         raise UserError("checkpoint not found", path, "check the path")
     try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
+        # numpy scalars and dtypes are data (pyskl/mmcv checkpoints keep them in "meta"); nothing else runs
+        with torch.serialization.safe_globals(_NUMPY_DATA):
+            obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # noqa: BLE001 - torch raises many types for foreign or truncated files
         reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise UserError(f"cannot be read as a PyTorch state dict ({reason[:200]})", path,
@@ -263,6 +280,22 @@ def _stgcn_from_state(state: dict[str, torch.Tensor], path: Path) -> STGCN:
     return model
 
 
+def _x3d_from_state(state: dict[str, torch.Tensor], path: Path) -> X3D:
+    """A pyskl Recognizer3D checkpoint: only the PoseC3D X3D-shallow on COCO-17 heatmaps is supported."""
+    try:
+        converted = convert_pyskl_state_dict(state)
+    except ValueError as e:
+        backbone = sorted({k.split(".")[1] for k in state if k.startswith("backbone.") and "." in k[9:]})[:3]
+        raise UserError(f"a pyskl/mmaction2 checkpoint of another architecture (backbone layers "
+                        f"{', '.join(backbone) or '?'}); supported: PoseC3D X3D-shallow (X3D gamma_d=1, "
+                        "base_channels=24, stage_blocks=(2, 5, 3), in_channels=17) with an I3DHead", path,
+                        "import x3d_shallow_ntu60_xsub_hrnet (pyskl posec3d x3d_shallow) or a Shift-GCN / ST-GCN "
+                        "checkpoint") from e
+    model = X3D(num_class=int(converted["fc.weight"].shape[0]) if "fc.weight" in converted else 0)
+    _load_into(model, converted, path, "PoseC3D X3D")
+    return model
+
+
 def load_torch_checkpoint(path: str | Path, recipe: str | Recipe | Mapping[str, Any] | None = None
                           ) -> tuple[nn.Module, BackboneInfo]:
     """An official Shift-GCN ``.pt`` or an ST-GCN state dict -> (model in eval mode, metadata).
@@ -277,16 +310,19 @@ def load_torch_checkpoint(path: str | Path, recipe: str | Recipe | Mapping[str, 
     elif (st := _strip_to(state, "st_gcn_networks.0.gcn.conv.weight")) is not None:
         model = _stgcn_from_state(st, path)
         source = f"ST-GCN checkpoint {path.name} (SMIE/AimCLR layout)"
+    elif any(k.startswith(("backbone.", "cls_head.")) for k in state):  # pyskl / mmaction2 Recognizer
+        model = _x3d_from_state(state, path)
+        source = f"PoseC3D X3D checkpoint {path.name} (pyskl layout)"
     else:
-        raise UserError(f"not a Shift-GCN or ST-GCN checkpoint (first keys: {', '.join(list(state)[:3])})",
-                        path, _IMPORT_FIX)
+        raise UserError(f"not a Shift-GCN, ST-GCN or PoseC3D X3D checkpoint (first keys: "
+                        f"{', '.join(list(state)[:3])})", path, _IMPORT_FIX)
     arch = model.arch  # type: ignore[attr-defined]
     info = BackboneInfo(
         architecture=arch, hparams=model.hparams(),  # type: ignore[operator]
         recipe=_recipe_dict(recipe if recipe is not None else DEFAULT_RECIPES[arch]),
         feature_dim=int(model.feature_dim),  # type: ignore[attr-defined]
         class_names=ntu_class_names(model.num_class),  # type: ignore[attr-defined]
-        source=source, extra={"source_sha256": file_sha256(path)})
+        layout=LAYOUTS[arch], source=source, extra={"source_sha256": file_sha256(path)})
     info.validate(path)
     return model.eval(), info
 
@@ -303,7 +339,7 @@ def save_backbone(path: str | Path, model: nn.Module, recipe: str | Recipe | Map
     if arch not in ARCHITECTURES or not isinstance(model, ARCHITECTURES[arch]):
         raise TypeError(f"save_backbone needs one of {', '.join(ARCHITECTURES)}, got {type(model).__name__}")
     info = BackboneInfo(architecture=arch, hparams=model.hparams(),  # type: ignore[operator]
-                        recipe=_recipe_dict(recipe),
+                        recipe=_recipe_dict(recipe), layout=LAYOUTS[arch],
                         feature_dim=int(model.feature_dim),  # type: ignore[attr-defined]
                         class_names=list(class_names) if class_names is not None else None,
                         source=source, extra=dict(extra or {}))

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-DEFAULT_FPS = 30.0  # clips whose reader gives no rate (NW-UCLA) are Kinect v1 recordings
+# clips whose reader gives no rate (NW-UCLA) are Kinect v1 recordings, taken at the project's rate; the
+# name stays importable from here (pose.mannequin, bench scripts)
+from dvta_live.conventions import DEFAULT_FPS  # noqa: F401
 
 
 @dataclass(frozen=True)
-class TrainConfig:
+class BackboneTrainConfig:
     epochs: int = 60
     batch_size: int = 32
     lr: float = 0.05

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from dvta_live.backbone.config import DEFAULT_FPS
+from dvta_live.conventions import DEFAULT_FPS
 from dvta_live.errors import UserError
 
 if TYPE_CHECKING:

@@ -30,10 +30,11 @@ import torch
 from torch import nn
 
 from dvta_live.backbone.checkpoint import load_backbone, save_backbone
-from dvta_live.backbone.config import DEFAULT_FPS, LiftConfig
+from dvta_live.backbone.config import LiftConfig
 from dvta_live.backbone.lifted import LiftedShiftGCN, bodies_xy, bodies_xyz
 from dvta_live.backbone.shiftgcn import ShiftGCN
-from dvta_live.backbone.train import TrainConfig, _lr_at, seed_everything
+from dvta_live.backbone.train import BackboneTrainConfig, _lr_at, seed_everything
+from dvta_live.conventions import DEFAULT_FPS
 from dvta_live.errors import UserError
 from dvta_live.outputs import atomic_path
 from dvta_live.skeleton.recipe import Recipe, get_recipe
@@ -172,7 +173,7 @@ def train_lifted(teacher: str | Path, train: Sequence[SkeletonSequence], val: Se
         optimizer.load_state_dict(state["optimizer"])
         history, start = state["history"], state["epoch"] + 1
         torch.set_rng_state(state["torch_rng"])
-    schedule = TrainConfig(epochs=config.epochs, lr=config.lr, warmup_epochs=1)  # the project's one schedule
+    schedule = BackboneTrainConfig(epochs=config.epochs, lr=config.lr, warmup_epochs=1)  # the project's one schedule
     steps = max(1, len(loader))
     for epoch in range(start, config.epochs):
         train_set.epoch = epoch

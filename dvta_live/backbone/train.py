@@ -31,7 +31,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from dvta_live.backbone.config import RUN_FILES, ClassChoice, TrainConfig
+from dvta_live.backbone.config import RUN_FILES, BackboneTrainConfig, ClassChoice
 from dvta_live.errors import UserError
 from dvta_live.skeleton.recipe import Recipe
 from dvta_live.skeleton.sequence import SkeletonSequence
@@ -39,7 +39,7 @@ from dvta_live.training import lr_at, pick_device
 
 
 @dataclass
-class TrainResult:
+class BackboneTrainResult:
     best_val_accuracy: float
     best_epoch: int
     history: list[dict] = field(default_factory=list)
@@ -100,7 +100,7 @@ class RecipeDataset(Dataset):
         return torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)), self.labels[i]
 
 
-def _lr_at(epoch_progress: float, config: TrainConfig) -> float:
+def _lr_at(epoch_progress: float, config: BackboneTrainConfig) -> float:
     """The shared warm-up + cosine schedule per step; the warm-up starts a hair above 0 so the first
     step is not wasted."""
     nudge = 1e-3 if epoch_progress < config.warmup_epochs else 0.0
@@ -135,13 +135,13 @@ def train_classifier(
     model: nn.Module,
     train_set: RecipeDataset,
     val_set: RecipeDataset | None,
-    config: TrainConfig,
+    config: BackboneTrainConfig,
     checkpoint_dir: Path,
     save_best: Callable[[nn.Module, dict], None],
     resume: bool = False,
     on_epoch: Callable[[dict], None] | None = None,
     on_step: Callable[[int, int], None] | None = None,
-) -> TrainResult:
+) -> BackboneTrainResult:
     """Train ``model`` (forward -> (features, logits)) with SGD + warm-up/cosine; resumable.
 
     ``checkpoint_dir/last.pt`` holds everything needed to resume (weights, optimiser, epoch, history,
@@ -166,7 +166,7 @@ def train_classifier(
                   if val_set is not None and len(val_set) else None)
     optimizer = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=0.9, nesterov=True,
                                 weight_decay=config.weight_decay)
-    result = TrainResult(best_val_accuracy=-1.0, best_epoch=-1)
+    result = BackboneTrainResult(best_val_accuracy=-1.0, best_epoch=-1)
     start_epoch = 0
     last_path = checkpoint_dir / "last.pt"
     if resume and last_path.exists():
@@ -181,7 +181,7 @@ def train_classifier(
             raise UserError("the checkpoint was trained with other settings", last_path,
                             "resume with the same options, or start a new --out folder")
         start_epoch = state["epoch"] + 1
-        result = TrainResult(state["best_val_accuracy"], state["best_epoch"], state["history"])
+        result = BackboneTrainResult(state["best_val_accuracy"], state["best_epoch"], state["history"])
         torch.set_rng_state(state["torch_rng"])
     steps_per_epoch = max(1, len(loader))
     for epoch in range(start_epoch, config.epochs):
@@ -247,7 +247,7 @@ def _rank() -> int:
 
 
 def train_backbone(data: Sequence[Path], out: Path, classes: ClassChoice | None = None, *, arch: str = "stgcn",
-                   recipe: str | None = None, window: int | None = None, config: TrainConfig | None = None,
+                   recipe: str | None = None, window: int | None = None, config: BackboneTrainConfig | None = None,
                    resume: bool = False, on_start: Callable[[str], None] | None = None,
                    on_epoch: Callable[[dict], None] | None = None,
                    on_step: Callable[[int, int], None] | None = None) -> BackboneRun:
@@ -260,7 +260,7 @@ def train_backbone(data: Sequence[Path], out: Path, classes: ClassChoice | None 
     from dvta_live.skeleton.recipe import get_recipe
     from dvta_live.skeleton.splits import parse_ids, seen_classes
 
-    classes, config = classes or ClassChoice(), config or TrainConfig()
+    classes, config = classes or ClassChoice(), config or BackboneTrainConfig()
     if arch not in DEFAULT_RECIPES:
         raise UserError(f"unknown --arch {arch!r}", fix=f"choose one of {', '.join(DEFAULT_RECIPES)}")
     check_output(out, inputs=data, folder=True, files=RUN_FILES)  # before reading data and training

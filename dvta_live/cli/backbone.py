@@ -156,9 +156,9 @@ def train_backbone_command(
       dvta train-backbone ntu120.dvta.safetensors --arch shiftgcn --unseen 4,13,37 -o runs/ntu --device cuda
     """
     from dvta_live.backbone.config import ClassChoice
-    from dvta_live.backbone.train import TrainConfig, train_backbone
+    from dvta_live.backbone.train import BackboneTrainConfig, train_backbone
 
-    config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, augment=not no_augment,
+    config = BackboneTrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, augment=not no_augment,
                          num_workers=workers, device=device)
     with _progress() as progress:
         task = progress.add_task("epoch", total=None)

@@ -118,8 +118,7 @@ def export_command(
 
 
 def _print_check(done: Any, data: list[Path] | None, samples: int, classes: int, engine: bool) -> None:
-    from dvta_live.runtimes.check import DISCRIMINATION
-    from dvta_live.export.exporter import check_export
+    from dvta_live.runtimes.check import DISCRIMINATION, check_export
 
     with err_console.status(f"eager vs exported on real windows, {classes} classes"):
         results, data = check_export(done.model, done.paths, data, samples, classes, engine)
@@ -176,9 +175,9 @@ def benchmark_command(
 
       dvta benchmark -m models/my-model --runtime torch,onnx --batch 1,64 --classes 5,60,120 --json
     """
-    from dvta_live.runtimes.benchmark import benchmark, speedups
     from dvta_live.model import default_model
     from dvta_live.runtimes import available_runtimes, open_runtime
+    from dvta_live.runtimes.benchmark import benchmark, speedups
 
     model_path = default_model(model)
     batches = _ints(batch, (1, 64), "--batch")

@@ -143,7 +143,7 @@ def train_head_command(
     from dvta_live.dvta.features import load_features
     from dvta_live.dvta.headfile import save_head
     from dvta_live.dvta.splits import get_split
-    from dvta_live.dvta.train import TrainConfig
+    from dvta_live.dvta.train import HeadTrainConfig
 
     feats = load_features(features)
     path = out if out is not None else feats.folder / "dvta-head.safetensors"
@@ -151,7 +151,7 @@ def train_head_command(
     sp = get_split(split) if split else _folder_split(feats.metadata)
     ds = dataset or (sp.dataset if sp else None) or feats.metadata.get("dataset")
     texts = _texts(labels, class_names, text_model, ds)
-    config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, warmup_epochs=warmup_epochs,
+    config = HeadTrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, warmup_epochs=warmup_epochs,
                          weight_decay=weight_decay,
                          metric_hidden=None if metric_hidden == 0 else metric_hidden,
                          seed=seed, val_classes=_class_spec(val_classes, texts.names), val_count=val_count,

@@ -150,7 +150,7 @@ def encode(
         "--text-model", "-m", help="sentence-transformers name or local folder (default: the file's "
         "text_model, else the packaged all-MiniLM-L6-v2).")] = None,
     cache_dir: Annotated[Path | None, typer.Option(
-        help="Embedding cache folder (default: $DVTA_CACHE_DIR/text or ~/.cache/dvta/text).")] = None,
+        help="Embedding cache folder (default: $DVTA_CACHE/text or ~/.cache/dvta/text).")] = None,
     out: Annotated[Path | None, typer.Option(
         "--out", "-o", help="Also save the [C, 2, D] text tensor (.safetensors or .npz).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
@@ -229,7 +229,7 @@ def add(
     """
     path = _path(file)
     if example:
-        from dvta_live.labels.examples import add_example_files
+        from dvta_live.teach import add_example_files
 
         with err_console.status("reading the examples (videos go through pose estimation)"):
             result = add_example_files(path, name, example, context=context or [], aliases=alias or [])
@@ -319,7 +319,7 @@ def teach_command(
 
       dvta teach "tai chi" -s ta_chi.mp4 --count 2 --seconds 2 -l my-labels.yaml -c "Slow flowing moves."
     """
-    from dvta_live.labels.examples import Countdown, SourceEnded, TakeResult, Taught, record_examples
+    from dvta_live.teach import Countdown, SourceEnded, TakeResult, Taught, record_examples
 
     path = _path(labels)
     events = record_examples(path, name, source, seconds=seconds, count=count, context=context or [],

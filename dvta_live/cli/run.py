@@ -13,7 +13,9 @@ import typer
 from rich.markup import escape
 
 from dvta_live.console import console, err_console
+from dvta_live.conventions import BRIDGE_WEIGHT, EXAMPLE_WEIGHT, MAX_BODIES
 from dvta_live.errors import UserError
+from dvta_live.realtime.scoring import LiveConfig
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -28,20 +30,21 @@ model_app = typer.Typer(help="Recogniser models: a folder with a backbone and a 
 
 
 INTERRUPTED = "stopped by the user (Ctrl-C)"
+_LIVE = LiveConfig()  # the option defaults
+_OPTIONS = {"window_s": "--window", "stride_s": "--stride", "threshold": "--threshold", "smoothing": "--smoothing",
+            "top_k": "--top"}  # LiveConfig field -> its option
 
 
-def _check_options(*, window: float, stride: float, threshold: float, smoothing: float, loop: int) -> None:
-    """Each bad number named by its option, before anything loads."""
-    checks = (("--window", window > 0, "seconds > 0, e.g. --window 3"),
-              ("--stride", stride > 0, "seconds > 0, e.g. --stride 0.5"),
-              ("--threshold", 0 <= threshold <= 1, "a probability from 0 to 1, e.g. --threshold 0.25"),
-              ("--smoothing", 0 < smoothing <= 1, "above 0 and at most 1; 1 = no smoothing"),
-              ("--loop", loop >= 0, "a number of plays, or 0 to play forever"))
-    for option, ok, fix in checks:
-        if not ok:
-            value = {"--window": window, "--stride": stride, "--threshold": threshold,
-                     "--smoothing": smoothing, "--loop": loop}[option]
-            raise UserError(f"{option} {value:g} is out of range", fix=fix)
+def _live_config(*, window: float, stride: float, threshold: float, smoothing: float, top: int,
+                 loop: int) -> LiveConfig:
+    """The options as a LiveConfig; each bad number named by its option (LiveConfig's checks), before
+    anything loads."""
+    fields = {"window_s": window, "stride_s": stride, "threshold": threshold, "smoothing": smoothing,
+              "top_k": top, "min_span_s": min(_LIVE.min_span_s, window)}
+    LiveConfig.check(fields, _OPTIONS)
+    if not loop >= 0:
+        raise UserError(f"--loop {loop:g} is out of range", fix="a number of plays, or 0 to play forever")
+    return LiveConfig(**fields)
 
 
 def _source_file(spec: str) -> Path | None:
@@ -96,15 +99,18 @@ def run_command(
         "Pace files to their frame rate, dropping frames rather than lagging; --no-realtime processes "
         "every frame as fast as possible."))] = True,
     pose_model: Annotated[str, typer.Option(help="MediaPipe pose model: lite, full or a .task file.")] = "lite",
-    people: Annotated[int, typer.Option(min=1, max=2, help="People to track (body slots).")] = 2,
-    window: Annotated[float, typer.Option(help="Window length, seconds.")] = 3.0,
-    stride: Annotated[float, typer.Option(help="Score every this many seconds.")] = 0.5,
-    threshold: Annotated[float, typer.Option(help="Below this smoothed probability: 'unknown'.")] = 0.25,
-    smoothing: Annotated[float, typer.Option(help="Weight of the newest scores (1 = no smoothing).")] = 0.6,
-    top: Annotated[int, typer.Option(min=1, help="Actions shown.")] = 5,
+    people: Annotated[int, typer.Option(min=1, max=MAX_BODIES, help="People to track (body slots).")
+                      ] = MAX_BODIES,
+    window: Annotated[float, typer.Option(help="Window length, seconds.")] = _LIVE.window_s,
+    stride: Annotated[float, typer.Option(help="Score every this many seconds.")] = _LIVE.stride_s,
+    threshold: Annotated[float, typer.Option(help="Below this smoothed probability: 'unknown'.")
+                         ] = _LIVE.threshold,
+    smoothing: Annotated[float, typer.Option(help="Weight of the newest scores (1 = no smoothing).")
+                         ] = _LIVE.smoothing,
+    top: Annotated[int, typer.Option(min=1, help="Actions shown.")] = _LIVE.top_k,
     example_weight: Annotated[float | None, typer.Option(min=0.0, help=(
         "How much an action's recorded examples (examples: in the labels file) count beside its text; "
-        "0: text alone. Default: 256, chosen in bench/results/examples.md."))] = None,
+        f"0: text alone. Default: {EXAMPLE_WEIGHT:g}, chosen in bench/results/examples.md."))] = None,
     mirrored: Annotated[bool | None, typer.Option("--mirrored/--not-mirrored", help=(
         "Whether the images are mirrored (selfie view). Default: guessed (NTU RGB videos are)."))] = None,
     loop: Annotated[int, typer.Option(help="Play a file/replay this many times (0: forever).")] = 1,
@@ -133,17 +139,15 @@ def run_command(
     with _ctrl_c_stops() as ctrl_c:
         import dvta_live
         from dvta_live.labels.bundled import bundled_labels_path
-        from dvta_live.realtime.display import Window
-        from dvta_live.pose.inputs import bundled_demo_source, open_input
-        from dvta_live.realtime.live import LiveConfig
-        from dvta_live.pose.sources import check_source
         from dvta_live.model import default_model
+        from dvta_live.pose.inputs import bundled_demo_source, open_input
+        from dvta_live.pose.sources import check_source
+        from dvta_live.realtime.display import Window
 
         if ctrl_c.pressed.is_set():  # Ctrl-C during the imports above
             raise typer.Exit(130)
-        _check_options(window=window, stride=stride, threshold=threshold, smoothing=smoothing, loop=loop)
-        config = LiveConfig(window_s=window, stride_s=stride, threshold=threshold, smoothing=smoothing,
-                            top_k=top, min_span_s=min(1.0, window))
+        config = _live_config(window=window, stride=stride, threshold=threshold, smoothing=smoothing, top=top,
+                              loop=loop)
         viewer = Window() if show else None  # refuse --show before any heavy loading
         spec = source if source is not None else str(bundled_demo_source())
         check_source(spec)  # a missing file or a still image: said before the model loads
@@ -304,8 +308,8 @@ def pack_command(
     out: Annotated[Path, typer.Option("--out", "-o", help="Model folder to write.")],
     bridge_weight: Annotated[float | None, typer.Option(
         min=0.0, help="Weight of the backbone's own classifier, matched to the labels through their "
-        "contexts, beside the head's scores (0: the head alone). Default: 1.5 when the backbone has a "
-        "classifier; chosen in bench/results/bridge_weight.md).")] = None,
+        f"contexts, beside the head's scores (0: the head alone). Default: {BRIDGE_WEIGHT:g} when the backbone "
+        "has a classifier; chosen in bench/results/bridge_weight.md).")] = None,
 ) -> None:
     """Put a backbone and a DVTA head into one model folder (checked to fit together).
 

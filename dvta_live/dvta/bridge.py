@@ -22,9 +22,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-# Chosen on skeleton data (scripts/build_default_model.py's held-out check, bench/results/bridge_weight.md),
-# not on the real-video clips, which only measure.
-DEFAULT_WEIGHT = 1.5
+# BRIDGE_WEIGHT (1.5, kept in dvta_live.conventions for the command line's help): chosen on skeleton data
+# (scripts/build_default_model.py's held-out check, bench/results/bridge_weight.md), not on the real-video
+# clips, which only measure.
+from dvta_live.conventions import BRIDGE_WEIGHT
+
 DEFAULT_TEMPERATURE = 0.1
 
 
@@ -33,7 +35,7 @@ class ClassifierBridge(nn.Module):
 
     Buffers, not parameters: the bridge is attached to a trained head and never trained itself."""
 
-    def __init__(self, num_classes: int, feature_dim: int, text_dim: int, weight: float = DEFAULT_WEIGHT,
+    def __init__(self, num_classes: int, feature_dim: int, text_dim: int, weight: float = BRIDGE_WEIGHT,
                  temperature: float = DEFAULT_TEMPERATURE) -> None:
         super().__init__()
         if not temperature > 0:
@@ -55,7 +57,7 @@ class ClassifierBridge(nn.Module):
         return self.weight * torch.log_softmax(prior, dim=-1)
 
 
-def make_bridge(classifier: nn.Linear, class_text: Tensor, weight: float = DEFAULT_WEIGHT,
+def make_bridge(classifier: nn.Linear, class_text: Tensor, weight: float = BRIDGE_WEIGHT,
                 temperature: float = DEFAULT_TEMPERATURE) -> ClassifierBridge:
     """A bridge holding a copy of ``classifier`` (features -> K logits) and its K class texts [K, D]."""
     k, f = classifier.weight.shape
@@ -103,5 +105,11 @@ def _name_key(name: str) -> str:
     return name_key(name.rstrip("."))
 
 
-__all__ = ["DEFAULT_TEMPERATURE", "DEFAULT_WEIGHT", "ClassifierBridge", "class_texts", "classifier_of",
-           "make_bridge"]
+__all__ = [
+    "BRIDGE_WEIGHT",
+    "DEFAULT_TEMPERATURE",
+    "ClassifierBridge",
+    "class_texts",
+    "classifier_of",
+    "make_bridge",
+]

@@ -29,12 +29,14 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-# Chosen on skeleton data (bench/bench_examples.py, bench/results/examples.md): NW-UCLA's and UTD-MHAD's
+from dvta_live.conventions import EXAMPLE_WEIGHT
+
+# EXAMPLE_WEIGHT (256, kept in dvta_live.conventions for the command line's help) and DEFAULT_SHARPNESS:
+# chosen on skeleton data (bench/bench_examples.py, bench/results/examples.md): NW-UCLA's and UTD-MHAD's
 # unseen classes with 1-5 examples from other views / subjects, every action taught or one at a time; not
 # on the real-video clips, which only measure. A sharp kernel and a large weight: a window close to an
 # example becomes its action whatever the text says, one merely similar is left to the text (a broad
 # kernel made every window of a taught action's neighbours that action: 38.9 -> 19 % on UTD-MHAD).
-DEFAULT_WEIGHT = 256.0
 DEFAULT_SHARPNESS = 20.0
 
 
@@ -46,7 +48,7 @@ class ExampleSide(NamedTuple):
 
 
 def example_side(features: np.ndarray, classes: Sequence[int], num_classes: int, *,
-                 weight: float = DEFAULT_WEIGHT, sharpness: float = DEFAULT_SHARPNESS,
+                 weight: float = EXAMPLE_WEIGHT, sharpness: float = DEFAULT_SHARPNESS,
                  feature_dim: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Backbone features [K, F] of example windows and the class index of each -> (keys, values) float32.
 
@@ -77,4 +79,4 @@ def example_scores(features: Tensor, side: ExampleSide) -> Tensor:
     return torch.exp(torch.cat([unit, ones], dim=1) @ side.keys.t()) @ side.values
 
 
-__all__ = ["DEFAULT_SHARPNESS", "DEFAULT_WEIGHT", "ExampleSide", "example_scores", "example_side"]
+__all__ = ["DEFAULT_SHARPNESS", "EXAMPLE_WEIGHT", "ExampleSide", "example_scores", "example_side"]

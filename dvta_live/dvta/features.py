@@ -33,9 +33,9 @@ from typing import Any
 
 import numpy as np
 
+from dvta_live.conventions import FEATURE_DIM
 from dvta_live.errors import UserError
 
-FEATURE_DIM = 256
 META_FILES = ("features.json", "meta.json", "metadata.json")
 # (features file, labels file, required); the zero-shot pair also accepts SMIE/DVTA's test.npy names
 TRAIN = ("train.npy", "train_label.npy")

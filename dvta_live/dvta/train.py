@@ -79,7 +79,7 @@ def released_lr(dataset: str | None) -> tuple[float, str]:
 
 
 @dataclass
-class TrainConfig:
+class HeadTrainConfig:
     """Head training settings; the defaults are the released ones (``lr=None``: by dataset, see ``released_lr``)."""
 
     epochs: int = 100
@@ -130,7 +130,7 @@ class EpochLog:
 
 
 @dataclass
-class TrainResult:
+class HeadTrainResult:
     head: DVTAHead
     info: HeadInfo  # what save_head writes beside the weights
     history: list[EpochLog] = field(default_factory=list)
@@ -139,13 +139,13 @@ class TrainResult:
 # ---------------------------------------------------------------------------------------------- core
 
 
-def new_head(text_dim: int, config: TrainConfig) -> DVTAHead:
+def new_head(text_dim: int, config: HeadTrainConfig) -> DVTAHead:
     torch.manual_seed(config.seed)
     return DVTAHead(text_dim=text_dim, temperature=config.temperature, gamma=config.leaky_gamma,
                     metric_hidden=config.metric_hidden)
 
 
-def train_run(head: DVTAHead, x: np.ndarray, y: np.ndarray, text: np.ndarray, config: TrainConfig, lr: float,
+def train_run(head: DVTAHead, x: np.ndarray, y: np.ndarray, text: np.ndarray, config: HeadTrainConfig, lr: float,
               *, run: str = "final", evaluate: Callable[[DVTAHead], dict[str, float]] | None = None,
               select: str | None = None, select_from: int = 1, snapshot_epoch: int | None = None,
               on_epoch: Callable[[EpochLog], None] | None = None,
@@ -259,7 +259,7 @@ def resolve_classes(features: FeatureSet, texts: ClassTexts, split: Split | None
     return seen, unseen, max(num, need)
 
 
-def _val_classes(seen: Sequence[int], unseen: Sequence[int], split: Split | None, config: TrainConfig,
+def _val_classes(seen: Sequence[int], unseen: Sequence[int], split: Split | None, config: HeadTrainConfig,
                  counts: dict[int, int]) -> tuple[list[int], str]:
     if config.val_classes is not None:
         val = sorted({int(c) for c in config.val_classes})
@@ -278,7 +278,7 @@ def _val_classes(seen: Sequence[int], unseen: Sequence[int], split: Split | None
     return drawn, f"drawn with seed {config.seed}"
 
 
-def select_from_of(config: TrainConfig) -> int:
+def select_from_of(config: HeadTrainConfig) -> int:
     """First epoch (1-based) that may be chosen: the one where the warm-up reaches the peak rate."""
     return config.warmup() + 1 if config.select_after_warmup else 1
 
@@ -302,11 +302,11 @@ def _holdout(y: np.ndarray, classes: Sequence[int], fraction: float, seed: int) 
 
 
 def train_head(features: FeatureSet, texts: ClassTexts, split: Split | None = None,
-               config: TrainConfig | None = None, *, dataset: str | None = None,
+               config: HeadTrainConfig | None = None, *, dataset: str | None = None,
                on_epoch: Callable[[EpochLog], None] | None = None,
-               on_stage: Callable[[str], None] | None = None) -> TrainResult:
+               on_stage: Callable[[str], None] | None = None) -> HeadTrainResult:
     """Validation run, calibration, final run; returns the head and its metadata (see the module doc)."""
-    config = config or TrainConfig()
+    config = config or HeadTrainConfig()
     if config.epochs < 1 or config.batch_size < 1:
         raise UserError("epochs and batch size must be at least 1")
     if not 0.0 <= config.val_seen_fraction < 1.0:
@@ -386,11 +386,11 @@ def train_head(features: FeatureSet, texts: ClassTexts, split: Split | None = No
         head, texts, features, split, dataset, config, lr, lr_source, seen, unseen, num_classes, val,
         val_source, int(held.sum()), best_epoch, val_best, val_gzsl, gamma, gamma_source, report,
         test_selected, history)
-    return TrainResult(head, info, history)
+    return HeadTrainResult(head, info, history)
 
 
 def _head_info(head: DVTAHead, texts: ClassTexts, features: FeatureSet, split: Split | None,
-              dataset: str | None, config: TrainConfig, lr: float, lr_source: str, seen: list[int],
+              dataset: str | None, config: HeadTrainConfig, lr: float, lr_source: str, seen: list[int],
               unseen: list[int], num_classes: int, val: list[int], val_source: str, held: int,
               best_epoch: int, val_best: EpochLog, val_gzsl: Any, gamma: float, gamma_source: str,
               report: dict[str, Any], test_selected: EpochLog, history: list[EpochLog]) -> HeadInfo:
@@ -445,6 +445,6 @@ def _head_info(head: DVTAHead, texts: ClassTexts, features: FeatureSet, split: S
 
 
 __all__ = [
-    "FALLBACK_LR", "RELEASED_LR", "EpochLog", "TrainConfig", "TrainResult", "lr_at",
+    "FALLBACK_LR", "RELEASED_LR", "EpochLog", "HeadTrainConfig", "HeadTrainResult", "lr_at",
     "new_head", "released_lr", "resolve_classes", "train_head", "train_run",
 ]

@@ -14,14 +14,13 @@ Exported files of one model sit side by side, named from one stem (``recognizer`
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 import platform
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from dvta_live.cache import cache_folder
 from dvta_live.errors import UserError
 from dvta_live.export.profile import EXAMPLE_SIDE_NAMES, TEXT_SIDE_NAMES, WINDOW_INPUTS
 from dvta_live.model import ModelInfo
@@ -34,31 +33,8 @@ EXPORT_FORMAT_VERSION = 3  # 2: the text graph also gives "context" (the bridge'
 OPSET = 17
 
 
-def model_sha256(info: ModelInfo) -> str:
-    """One hash over the backbone and head files: what ties an exported graph or engine to its model."""
-    from dvta_live.outputs import file_sha256
-
-    h = hashlib.sha256()
-    for path in (info.backbone_path, info.head_path):
-        h.update(bytes.fromhex(file_sha256(path)))
-    return h.hexdigest()
-
-
-def cache_root() -> Path:
-    """``$DVTA_CACHE`` or ``$XDG_CACHE_HOME/dvta-live`` (``~/.cache/dvta-live``)."""
-    if os.environ.get("DVTA_CACHE"):
-        return Path(os.environ["DVTA_CACHE"])
-    if os.environ.get("XDG_CACHE_HOME"):
-        return Path(os.environ["XDG_CACHE_HOME"]) / "dvta-live"
-    try:
-        home = Path.home()
-    except (RuntimeError, KeyError):  # HOME unset and no passwd entry: callers fall back to a temp folder
-        home = Path("/nonexistent-home")
-    return home / ".cache" / "dvta-live"
-
-
 def onnx_cache_dir(model_hash: str) -> Path:
-    return cache_root() / "onnx" / model_hash[:16]
+    return cache_folder("onnx", model_hash[:16])
 
 
 @dataclass(frozen=True)
@@ -154,5 +130,5 @@ def read_json(path: Path) -> dict[str, Any]:
 
 __all__ = ["DEFAULT_STEM", "EXAMPLE_SIDE_NAMES", "EXPORT_FORMAT_VERSION", "METADATA_KEY", "OPSET", "TEXT_SIDE_NAMES",
            "WINDOW_INPUTS", "ExportPaths",
-           "cache_root", "default_export_paths", "export_metadata", "model_sha256", "onnx_cache_dir",
+           "default_export_paths", "export_metadata", "onnx_cache_dir",
            "read_json", "versions"]

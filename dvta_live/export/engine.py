@@ -20,8 +20,15 @@ import struct
 from pathlib import Path
 from typing import Any
 
+from dvta_live.cuda import CudaDevice, gpu_identity
 from dvta_live.errors import UserError
-from dvta_live.export.profile import EXAMPLE_SIDE_NAMES, TEXT_SIDE_NAMES, ProfileBounds, fast_fp16
+from dvta_live.export.profile import (
+    EXAMPLE_SIDE_NAMES,
+    FEATURE_DIM,
+    TEXT_SIDE_NAMES,
+    ProfileBounds,
+    fast_fp16,
+)
 from dvta_live.outputs import write_bytes_atomic
 
 ENGINE_MAGIC = b"DVTAENG1"
@@ -156,56 +163,6 @@ def require_tensorrt() -> Any:
     return trt
 
 
-def gpu_identity(device: int = 0) -> tuple[str, tuple[int, int]]:
-    """(GPU name, compute capability) of a CUDA device, as the header records them."""
-    import torch
-
-    props = torch.cuda.get_device_properties(device)
-    return str(props.name), (int(props.major), int(props.minor))
-
-
-class CudaDevice:
-    """The CUDA device (and stream) TensorRT builds and runs on, through torch: no pycuda / cuda-python.
-
-    Everything device-specific the builder and the runner do goes through here: one seam, so the tests
-    run both end to end on the host with a stand-in TensorRT."""
-
-    def __init__(self, index: int = 0) -> None:
-        import torch
-
-        self._torch, self.index = torch, index
-        self.device = torch.device("cuda", index)
-        self._stream: Any = None
-
-    @property
-    def stream(self) -> Any:
-        if self._stream is None:
-            self._stream = self._torch.cuda.Stream(self.device)
-        return self._stream
-
-    def scope(self) -> Any:
-        """This device as the current one and its stream as torch's current stream: TensorRT builds,
-        deserialises and enqueues on the current device, and torch's copies must be ordered with the
-        engine's work on the same stream."""
-        import contextlib
-
-        stack = contextlib.ExitStack()
-        stack.enter_context(self._torch.cuda.device(self.index))
-        stack.enter_context(self._torch.cuda.stream(self.stream))
-        return stack
-
-    @property
-    def handle(self) -> int:
-        """The stream as ``execute_async_v3`` takes it (a cudaStream_t as an int)."""
-        return int(self.stream.cuda_stream)
-
-    def synchronize(self) -> None:
-        self.stream.synchronize()
-
-    def identity(self) -> tuple[str, tuple[int, int]]:
-        return gpu_identity(self.index)
-
-
 # ------------------------------------------------------------------------------------------ export
 
 
@@ -228,13 +185,16 @@ def export_engine(onnx_path: str | Path, out: str | Path, *, metadata: dict[str,
     notes = notes if notes is not None else []
     onnx_path, out = Path(onnx_path), Path(out)
     window, text_dim = int(metadata["recipe"]["window"]), int(metadata["text_dim"])
+    # COCO-17 keypoint models (recipe plane keypoints2d) take 17 joints per body, skeleton models 25
+    geometry = {"joints": 17 if metadata["recipe"].get("plane") == "keypoints2d" else 25,
+                "feature_dim": int(metadata.get("feature_dim") or FEATURE_DIM)}
     cache_path = Path(timing_cache) if timing_cache else None
     cuda = CudaDevice(device)
     with cuda.scope():  # TensorRT builds for the current CUDA device
         gpu, capability = cuda.identity()
         use_fp16 = fast_fp16(capability) if fp16 is None else bool(fp16)
         serialized, inputs, tf32 = _build(trt, onnx_path, window, text_dim, profile, use_fp16, cache_path,
-                                          workspace_gib, notes)
+                                          workspace_gib, notes, geometry)
     header = {"model_sha256": metadata["model_sha256"], "tensorrt": trt.__version__, "gpu": gpu,
               "compute_capability": list(capability), "precision": "fp16" if use_fp16 else "fp32",
               "tf32": tf32, "graph": metadata.get("graph", "window"), "onnx": onnx_path.name, "inputs": inputs,
@@ -246,7 +206,8 @@ def export_engine(onnx_path: str | Path, out: str | Path, *, metadata: dict[str,
 
 
 def _build(trt: Any, onnx_path: Path, window: int, text_dim: int, profile: ProfileBounds, use_fp16: bool,
-           cache_path: Path | None, workspace_gib: float, notes: list[str]) -> tuple[bytes, list[str], bool]:
+           cache_path: Path | None, workspace_gib: float, notes: list[str],
+           geometry: dict[str, int]) -> tuple[bytes, list[str], bool]:
     """(serialized engine, graph inputs, whether TF32 was allowed) for the current CUDA device."""
     logger = trt.Logger(trt.Logger.WARNING)
     builder = trt.Builder(logger)
@@ -273,7 +234,7 @@ def _build(trt: Any, onnx_path: Path, window: int, text_dim: int, profile: Profi
     tf32 = bool(config.get_flag(trt.BuilderFlag.TF32))
     optimisation = builder.create_optimization_profile()
     for name in inputs:
-        optimisation.set_shape(name, *profile.shapes(name, window, text_dim))
+        optimisation.set_shape(name, *profile.shapes(name, window, text_dim, **geometry))
     if config.add_optimization_profile(optimisation) < 0:
         raise UserError(f"TensorRT refused the optimisation profile {profile.to_dict()}", onnx_path,
                         "check --min/--opt/--max-batch, -classes and -examples")

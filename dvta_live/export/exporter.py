@@ -1,5 +1,5 @@
 """``export(model, format=...)``: a model folder -> ONNX graphs (and a TensorRT engine), one function per
-format; ``check_export`` compares the export with eager PyTorch on real skeletons. ``dvta export`` parses
+format (``runtimes.check.check_export`` compares an export with eager PyTorch on real skeletons). ``dvta export`` parses
 options and prints around these."""
 
 from __future__ import annotations
@@ -109,38 +109,5 @@ def check_export_out(paths: ExportPaths, info: ModelInfo, split: bool, engine: b
             check_output(extra, inputs=[info.backbone_path, info.head_path])
 
 
-def check_export(model: Path, paths: ExportPaths, data: list[Path] | None = None, samples: int = 16,
-                 classes: int = 60, engine: bool = False) -> tuple[list[Any], list[Path]]:
-    """Eager PyTorch against the exported window graph (and whole graph, and engine) on up to ``samples``
-    real skeleton windows and ``classes`` classes: (one result per export, the data read)."""
-    from dvta_live.runtimes.check import (
-        check_text,
-        check_whole_graph,
-        compare_runtimes,
-        default_check_data,
-        load_check_windows,
-    )
-    from dvta_live.runtimes import OnnxRuntime, TensorRTRuntime, TorchRuntime
-
-    if not data:
-        found = default_check_data()
-        if found is None:
-            raise UserError("--check needs real skeletons and ../shared/data/ntu is not here",
-                            fix="give --check-data FILE_OR_FOLDER (NTU .skeleton or any format dvta data "
-                            "inspect reads)")
-        data = [found]
-    eager = TorchRuntime(model)
-    windows, _ = load_check_windows(data, eager.info.recipe, samples)
-    text = check_text(classes, eager.info.text_dim)
-    results = [compare_runtimes(eager, OnnxRuntime(model, paths.window, providers=["CPUExecutionProvider"]),
-                                windows, text)]
-    if paths.recognizer.is_file():
-        results.append(check_whole_graph(paths.recognizer, eager, windows, text))
-    if engine:
-        trt_rt = TensorRTRuntime(model, paths.engine)
-        results.append(compare_runtimes(eager, trt_rt, windows, text, trt_rt.precision))
-    return results, data
-
-
-__all__ = ["FORMATS", "EngineOptions", "Exported", "check_export", "check_export_out", "export",
+__all__ = ["FORMATS", "EngineOptions", "Exported", "check_export_out", "export",
            "export_engine_file", "export_onnx_files"]

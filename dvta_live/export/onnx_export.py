@@ -7,8 +7,11 @@ editing the labels file never needs a re-export.
 
 from __future__ import annotations
 
+import atexit
 import io
 import json
+import shutil
+import tempfile
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +23,7 @@ from torch import Tensor, nn
 from dvta_live.dvta.head import DVTAHead, TextSideScorer
 from dvta_live.errors import UserError
 from dvta_live.export.common import (
+    EXPORT_FORMAT_VERSION,
     METADATA_KEY,
     OPSET,
     TEXT_SIDE_NAMES,
@@ -27,10 +31,10 @@ from dvta_live.export.common import (
     ExportPaths,
     default_export_paths,
     export_metadata,
-    model_sha256,
+    onnx_cache_dir,
 )
-from dvta_live.outputs import atomic_path, write_text_atomic
-from dvta_live.model import ModelInfo, ModelNet, load_model_net
+from dvta_live.model import ModelInfo, ModelNet, load_model_net, model_sha256
+from dvta_live.outputs import atomic_path, check_folder_writable, write_text_atomic
 
 # Each graph: (input names, output names, dynamic axes). The side tensors' C axis is 1 for keys [3, C, D].
 _SIDE_AXES: dict[str, dict[int, str]] = {"keys": {1: "C"}, **{n: {0: "C"} for n in TEXT_SIDE_NAMES[1:]}}
@@ -106,7 +110,9 @@ def _graph_module(name: str, model: ModelNet) -> nn.Module:
 
 def _trace_inputs(name: str, model: ModelNet, info: ModelInfo) -> tuple[Tensor, ...]:
     gen = torch.Generator().manual_seed(0)
-    skeleton = torch.randn(_TRACE_B, 3, info.window, 25, 2, generator=gen)
+    skeleton = torch.randn(_TRACE_B, *info.recipe.input_shape, generator=gen)
+    if info.recipe.plane == "keypoints2d":  # keypoints inside the heatmap grid, scores in [0, 1]
+        skeleton = skeleton.abs().clamp(max=1.0) * torch.tensor([info.recipe.size - 1, info.recipe.size - 1, 1.0]).view(1, 3, 1, 1, 1)
     text = torch.randn(_TRACE_C, 2, info.text_dim, generator=gen)
     if name == "recognizer":
         return skeleton, text
@@ -203,4 +209,77 @@ def onnx_metadata(path: str | Path) -> dict[str, Any]:
     return json.loads(props[METADATA_KEY])
 
 
-__all__ = ["GRAPHS", "OnnxExport", "export_onnx", "onnx_metadata"]
+def find_onnx_export(info: ModelInfo, model_hash: str, onnx: str | Path | None = None,
+                     notes: list[str] | None = None) -> ExportPaths | None:
+    """ExportPaths of this model's text + window graphs: ``onnx`` if given (refused when it is another
+    model's), else beside the model, else the cache; None when there is none (``export_to_cache`` writes
+    one: ``open_runtime`` does so on first use).
+
+    A cache entry that does not load (a truncated file) is rebuilt; an unwritable cache folder falls back
+    to a temporary one. Both are said in ``notes`` (shown by ``describe()``)."""
+    notes = notes if notes is not None else []
+
+    def matches(paths: ExportPaths, explicit: bool) -> bool:
+        if not (paths.window.is_file() and paths.text.is_file()):
+            if explicit:
+                raise UserError(f"needs {paths.window.name} and {paths.text.name} there", paths.window,
+                                "export them with dvta export --model MODEL --out " + str(paths.folder))
+            return False
+        for file in (paths.window, paths.text):
+            try:
+                meta = onnx_metadata(file)
+            except UserError as exc:
+                if explicit:
+                    raise
+                notes.append(f"{file} did not load ({exc}); exported again")
+                return False
+            found = meta.get("model_sha256")
+            if meta.get("version") != EXPORT_FORMAT_VERSION:  # graphs of an older dvta-live
+                if explicit:
+                    raise UserError(f"was exported by another dvta-live version (export format "
+                                    f"{meta.get('version')}, this one reads {EXPORT_FORMAT_VERSION})", file,
+                                    "export the model again: dvta export --model MODEL")
+                notes.append(f"{file} was exported by another dvta-live version; exported again")
+                return False
+            if found != model_hash:
+                if explicit:
+                    raise UserError(f"was exported from another model (model hash {str(found)[:12]}, this "
+                                    f"model is {model_hash[:12]})", file,
+                                    "export this model again: dvta export --model MODEL")
+                notes.append(f"{file} is stale (exported from another version of the model); using a "
+                             "fresh export in the cache instead")
+                return False
+        return True
+
+    if onnx is not None:
+        paths = ExportPaths.from_out(onnx)
+        matches(paths, explicit=True)
+        return paths
+    beside = default_export_paths(info)
+    if matches(beside, explicit=False):
+        return beside
+    cached = ExportPaths(onnx_cache_dir(model_hash))
+    if matches(cached, explicit=False):
+        return cached
+    return None
+
+
+def export_to_cache(model: str | Path | tuple[ModelNet, ModelInfo], info: ModelInfo, model_hash: str,
+                    notes: list[str] | None = None) -> ExportPaths:
+    """Export the text + window graphs into the cache's ``onnx/<model hash>`` folder; an unwritable cache
+    falls back to a temporary folder for this run (said in ``notes``)."""
+    notes = notes if notes is not None else []
+    cached = ExportPaths(onnx_cache_dir(model_hash))
+    try:
+        check_folder_writable(cached.folder)
+    except UserError as exc:
+        cached = ExportPaths(Path(tempfile.mkdtemp(prefix="dvta-onnx-")))
+        atexit.register(shutil.rmtree, cached.folder, ignore_errors=True)  # a one-run cache
+        notes.append(f"the ONNX cache is not writable ({exc}); using {cached.folder} for this run "
+                     "(set DVTA_CACHE to a writable folder to keep it)")
+    export_onnx(model, cached.folder, whole=False)
+    notes.append(f"exported the ONNX graphs of this model to {cached.folder} (its first use with ONNX Runtime)")
+    return cached
+
+
+__all__ = ["GRAPHS", "OnnxExport", "export_onnx", "export_to_cache", "find_onnx_export", "onnx_metadata"]

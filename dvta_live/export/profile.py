@@ -73,23 +73,25 @@ class ProfileBounds:
                     f"{num_classes - self.max_classes} actions")
         return f"rebuild it with --min-classes {num_classes} (dvta export --format engine), or add actions"
 
-    def shapes(self, name: str, window: int, text_dim: int) -> tuple[tuple[int, ...], ...]:
+    def shapes(self, name: str, window: int, text_dim: int, *, joints: int = 25,
+               feature_dim: int = FEATURE_DIM) -> tuple[tuple[int, ...], ...]:
         """(min, opt, max) shape of one input of the window or recogniser graph."""
-        return tuple(input_shape(name, b, c, window, text_dim, k) for b, c, k in
+        return tuple(input_shape(name, b, c, window, text_dim, k, joints=joints, feature_dim=feature_dim)
+                     for b, c, k in
                      ((self.min_batch, self.min_classes, self.min_examples),
                       (self.opt_batch, self.opt_classes, self.opt_examples),
                       (self.max_batch, self.max_classes, self.max_examples)))
 
 
 def input_shape(name: str, batch: int, classes: int, window: int, text_dim: int,
-                examples: int = 1) -> tuple[int, ...]:
+                examples: int = 1, *, joints: int = 25, feature_dim: int = FEATURE_DIM) -> tuple[int, ...]:
     """The shape of a graph input for B windows, C classes and K example windows (the graphs
-    ``export_onnx`` writes)."""
+    ``export_onnx`` writes); ``joints`` per body: 25 (NTU skeletons) or 17 (COCO keypoints)."""
     d = text_dim
-    table = {"skeleton": (batch, 3, window, 25, 2), "text": (classes, 2, d), "keys": (3, classes, d),
+    table = {"skeleton": (batch, 3, window, joints, 2), "text": (classes, 2, d), "keys": (3, classes, d),
              "sq_ctx": (classes,), "dot_ctx_delta": (classes,), "sq_delta": (classes,),
              "metric_base": (classes, 2 * d), "metric_delta": (classes, 2 * d), "context": (classes, d),
-             "example_keys": (examples, FEATURE_DIM + 1), "example_values": (examples, classes)}
+             "example_keys": (examples, feature_dim + 1), "example_values": (examples, classes)}
     if name not in table:
         raise KeyError(f"{name!r} is not an input of a dvta-live graph")
     return table[name]

@@ -5,7 +5,6 @@
     labels = load_labels(bundled_labels_path("everyday"))   # validated, immutable
     text = encode_labels(labels)                             # TextTensor: embeddings [C, 2, D] float32
     watcher = LabelsWatcher("my-labels.yaml").start()        # watcher.text stays current while you edit
-    clips = [load_example(e) for e in labels.actions[0].examples]  # recorded examples: SkeletonSequences
 
 Importing this package is light: each name loads its module on first use, and sentence-transformers loads
 on the first text that is not cached.
@@ -18,7 +17,7 @@ _WHERE = {
     "EmbeddingCache": "cache", "default_cache_root": "cache",
     "EditResult": "edit", "add_action": "edit", "add_examples": "edit", "init_labels": "edit", "remove_action": "edit", "write_atomic": "edit",
     "DEFAULT_MODEL": "encoder", "ModelRef": "encoder", "TextEncoder": "encoder", "encode_labels": "encoder", "get_encoder": "encoder", "packaged_model_path": "encoder", "resolve_model": "encoder",
-    "add_example_files": "examples", "examples_folder": "examples", "load_example": "examples", "record_examples": "examples", "save_example": "examples",
+    "examples_folder": "examples", "parse_example": "examples", "save_example": "examples",
     "LabelsError": "loader", "Problem": "loader", "check_labels": "loader", "load_labels": "loader", "parse_labels": "loader",
     "Action": "schema", "Example": "schema", "Labels": "schema", "TextTensor": "schema", "name_key": "schema",
     "LabelsState": "watcher", "LabelsWatcher": "watcher",
@@ -38,7 +37,6 @@ __all__ = [
     "TextEncoder",
     "TextTensor",
     "add_action",
-    "add_example_files",
     "add_examples",
     "bundled_labels",
     "bundled_labels_dir",
@@ -50,12 +48,11 @@ __all__ = [
     "get_encoder",
     "init_labels",
     "is_bundled",
-    "load_example",
     "load_labels",
     "name_key",
     "packaged_model_path",
+    "parse_example",
     "parse_labels",
-    "record_examples",
     "remove_action",
     "resolve_model",
     "save_example",

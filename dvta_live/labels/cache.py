@@ -16,12 +16,13 @@ import hashlib
 import os
 import re
 import struct
-import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from dvta_live.cache import cache_folder
 
 MAGIC = b"DVTAEMB1"
 _HEADER = struct.Struct("<8sI")  # magic, dim
@@ -29,24 +30,8 @@ _DIGEST = 16  # blake2b digest bytes over (entry key, vector bytes)
 
 
 def default_cache_root() -> Path:
-    """`$DVTA_CACHE_DIR/text` when set, else the user cache dir: ~/.cache/dvta/text (XDG), the macOS
-    Caches folder, or %LOCALAPPDATA%/dvta/text."""
-    env = os.environ.get("DVTA_CACHE_DIR")
-    if env:
-        return Path(env).expanduser() / "text"
-    try:
-        Path.home()
-    except (RuntimeError, KeyError):  # HOME unset and no passwd entry: a per-user temp folder instead
-        import tempfile
-
-        return Path(tempfile.gettempdir()) / f"dvta-{os.getuid() if hasattr(os, 'getuid') else 'user'}" / "text"
-    if sys.platform == "win32":
-        base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
-    elif sys.platform == "darwin":
-        base = Path.home() / "Library" / "Caches"
-    else:
-        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "dvta" / "text"
+    """Where label text embeddings are cached: the cache's ``text/`` folder (``dvta_live.cache``)."""
+    return cache_folder("text")
 
 
 @dataclass
@@ -138,7 +123,7 @@ class EmbeddingCache:
             # A read-only or full cache dir must not stop recognition: keep going from memory.
             self.stats.write_errors += 1
             if self.warning is None:
-                self.warning = f"text cache {self.folder} not writable ({exc.strerror}); set DVTA_CACHE_DIR"
+                self.warning = f"text cache {self.folder} not writable ({exc.strerror}); set DVTA_CACHE"
             if self.stats.write_errors >= 3:
                 self.folder = None
         finally:

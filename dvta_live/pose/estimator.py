@@ -38,6 +38,7 @@ import numpy as np
 from dvta_live.errors import UserError
 from dvta_live.pose.depth import lift_points
 from dvta_live.pose.sources import Frame
+from dvta_live.skeleton.coco17 import MEDIAPIPE_TO_COCO17, NUM_KEYPOINTS, front_view_keypoints
 from dvta_live.skeleton.convert import mediapipe33_to_ntu25
 from dvta_live.skeleton.layouts import MEDIAPIPE33
 from dvta_live.skeleton.sequence import MAX_BODIES, NUM_COORDS, NUM_JOINTS
@@ -105,12 +106,29 @@ class PoseResult:
         for a in (self.joints, self.image_landmarks, self.world_landmarks, self.visibility):
             _readonly(a)
 
+    def keypoints(self) -> np.ndarray:
+        """[3, 17, 2] COCO-17 keypoints (x, y image pixels, MediaPipe's visibility as the score), zeros for
+        an empty slot: what a 2-D model (recipe plane "keypoints2d") is given. As the image shows them: a
+        mirrored source stays mirrored, as the NTU videos the camera models were trained on are. A replayed
+        skeleton is seen from straight ahead (``coco17.front_view_keypoints``)."""
+        if self.image_size is None:
+            return _readonly(front_view_keypoints(self.joints[:, None])[:, 0])
+        out = np.zeros((3, NUM_KEYPOINTS, MAX_BODIES), dtype=np.float32)
+        idx = list(MEDIAPIPE_TO_COCO17)
+        for m in range(MAX_BODIES):
+            if self.present[m]:
+                out[:2, :, m] = self.image_landmarks[m][idx].T
+                out[2, :, m] = np.clip(self.visibility[m][idx], 0.0, 1.0)
+        return _readonly(out)
+
     def joints_for(self, plane: str) -> np.ndarray:
         """What the window holds for a recipe's ``plane``: ``joints`` (3-D) for "xyz"; for "image" and
         "auto" the image-plane skeleton [3, 25, 2] in NTU axes (x subject-right when facing the camera, y
         up), in image heights, z = 0 -- except for "auto" when depth lifted a body to metric camera space,
         which is then given in 3-D. A replayed skeleton is its own 3-D joints (an "image" recipe drops z:
-        an orthographic view from the recording's camera)."""
+        an orthographic view from the recording's camera). "keypoints2d": ``keypoints()``."""
+        if plane == "keypoints2d":
+            return self.keypoints()
         if plane == "xyz" or self.image_size is None or (plane == "auto" and any(self.lifted)):
             return self.joints
         out = np.zeros_like(self.joints)

@@ -65,7 +65,7 @@ def open_input(spec: str | int | Path | None = None, *, realtime: bool = True, m
         raise UserError(f"loop {loop} is out of range", fix="a number of plays, or 0 to play forever")
     logs = contextlib.ExitStack()
     if check_source(spec) != "skeleton":
-        from dvta_live.realtime.quiet import native_logs_filtered
+        from dvta_live.pose.quiet import native_logs_filtered
 
         # MediaPipe, LiteRT and FFmpeg log ~100 lines to fd 2 on a video run: keep them off the terminal
         logs.enter_context(native_logs_filtered())

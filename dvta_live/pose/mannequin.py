@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dvta_live.backbone.config import DEFAULT_FPS
+from dvta_live.conventions import DEFAULT_FPS
 from dvta_live.skeleton.layouts import NTU25
 from dvta_live.skeleton.sequence import MAX_BODIES, NUM_COORDS, NUM_JOINTS, SkeletonDataset
 from dvta_live.skeleton.views import _rotation

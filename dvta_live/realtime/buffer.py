@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dvta_live.skeleton.sequence import MAX_BODIES, NUM_COORDS, NUM_JOINTS
+from dvta_live.conventions import DEFAULT_FPS, MAX_BODIES, MAX_GAP_S, NUM_COORDS, NUM_JOINTS, WINDOW_S
 
 FRAME_SHAPE = (NUM_COORDS, NUM_JOINTS, MAX_BODIES)
 
@@ -17,12 +17,13 @@ FRAME_SHAPE = (NUM_COORDS, NUM_JOINTS, MAX_BODIES)
 class SkeletonBuffer:
     """Ring buffer of [3, 25, 2] frames with their timestamps (seconds, non-decreasing)."""
 
-    def __init__(self, capacity: int) -> None:
+    def __init__(self, capacity: int, joints: int = NUM_JOINTS) -> None:
         if not isinstance(capacity, int) or isinstance(capacity, bool) or capacity < 1:
             raise ValueError(f"capacity must be a positive integer, got {capacity!r}")
         self.capacity = capacity
-        # [3, capacity, 25, 2]: already the sequence layout, so window() needs no transpose.
-        self._frames = np.zeros((NUM_COORDS, capacity, NUM_JOINTS, MAX_BODIES), dtype=np.float32)
+        self.frame_shape = (NUM_COORDS, joints, MAX_BODIES)  # 25 NTU joints, or 17 COCO keypoints
+        # [3, capacity, V, 2]: already the sequence layout, so window() needs no transpose.
+        self._frames = np.zeros((NUM_COORDS, capacity, joints, MAX_BODIES), dtype=np.float32)
         self._times = np.zeros(capacity, dtype=np.float64)
         self._next = 0  # slot the next push writes
         self._count = 0
@@ -45,8 +46,8 @@ class SkeletonBuffer:
     def push(self, frame: np.ndarray, timestamp: float) -> None:
         """Append one frame [3, 25, 2] (zeros for an absent body); drops the oldest when full."""
         frame = np.asarray(frame)
-        if frame.shape != FRAME_SHAPE:
-            raise ValueError(f"frame must be [3, 25, 2], got {list(frame.shape)}")
+        if frame.shape != self.frame_shape:
+            raise ValueError(f"frame must be {list(self.frame_shape)}, got {list(frame.shape)}")
         timestamp = float(timestamp)
         if not np.isfinite(timestamp):
             raise ValueError(f"timestamp must be finite, got {timestamp}")
@@ -89,15 +90,15 @@ class TimeWindow:
     the window's length on body 0's frames and would mis-read a hole in the middle.
     """
 
-    def __init__(self, duration_s: float = 3.0, rate_hz: float = 30.0, max_gap_s: float = 0.3,
-                 max_fps: float = 120.0) -> None:
+    def __init__(self, duration_s: float = WINDOW_S, rate_hz: float = DEFAULT_FPS, max_gap_s: float = MAX_GAP_S,
+                 max_fps: float = 120.0, joints: int = NUM_JOINTS) -> None:
         if not (duration_s > 0 and rate_hz > 0 and max_gap_s >= 0 and max_fps > 0):
             raise ValueError("duration_s, rate_hz and max_fps must be positive and max_gap_s >= 0")
         self.duration_s = float(duration_s)
         self.rate_hz = float(rate_hz)
         self.max_gap_s = float(max_gap_s)
         # frames older than the window are never read; the ring holds a window at the fastest camera
-        self._ring = SkeletonBuffer(int(np.ceil(duration_s * max_fps)) + 2)
+        self._ring = SkeletonBuffer(int(np.ceil(duration_s * max_fps)) + 2, joints)
 
     def __len__(self) -> int:
         return len(self._ring)

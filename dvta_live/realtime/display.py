@@ -21,6 +21,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from dvta_live.conventions import DEFAULT_FPS
 from dvta_live.errors import UserError
 from dvta_live.realtime.live import ACTION, IDLE, FrameResult, Prediction, Stats
 from dvta_live.skeleton.layouts import NTU25
@@ -295,7 +296,7 @@ class VideoSaver:
 
     def __init__(self, path: Path, fps: float) -> None:
         self.path = path
-        self.fps = fps if fps and fps > 0 else 30.0
+        self.fps = fps if fps and fps > 0 else DEFAULT_FPS
         self._writer: Any = None
         # frames go to a temp file beside the target, renamed into place at close: a run that dies
         # before its first frame leaves no unplayable stub, and an existing video stays whole until then

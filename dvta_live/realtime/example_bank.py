@@ -25,19 +25,22 @@ from typing import Any
 
 import numpy as np
 
-from dvta_live.dvta.examples import DEFAULT_SHARPNESS, DEFAULT_WEIGHT, example_side
+from dvta_live.cache import cache_folder
+from dvta_live.conventions import DEFAULT_FPS, MAX_GAP_S, WINDOW_S
+from dvta_live.dvta.examples import DEFAULT_SHARPNESS, EXAMPLE_WEIGHT, example_side
 from dvta_live.errors import UserError
 from dvta_live.labels.schema import Example, Labels
+from dvta_live.model import model_sha256
 from dvta_live.realtime.buffer import TimeWindow
 
 HOP_S = 1.0  # one example window per second of a clip (a 3-s take gives one, a 6-s take four)
 
 
-def example_windows(data: np.ndarray, fps: float, window_s: float = 3.0, rate_hz: float = 30.0,
-                    max_gap_s: float = 0.3, hop_s: float = HOP_S) -> list[np.ndarray]:
+def example_windows(data: np.ndarray, fps: float, window_s: float = WINDOW_S, rate_hz: float = DEFAULT_FPS,
+                    max_gap_s: float = MAX_GAP_S, hop_s: float = HOP_S) -> list[np.ndarray]:
     """The raw live windows [3, T, 25, 2] of a clip [3, T, 25, 2] at ``fps``: one every ``hop_s`` once the
     window is full, and the last one; a clip shorter than ``window_s`` gives one (the whole clip)."""
-    buffer = TimeWindow(window_s, rate_hz, max_gap_s)
+    buffer = TimeWindow(window_s, rate_hz, max_gap_s, joints=data.shape[2])
     out: list[np.ndarray] = []
     next_t, taken_at = window_s, -1
     for i in range(data.shape[1]):
@@ -73,8 +76,8 @@ class _Clip:
 class ExampleBank:
     """Example features for one runtime (see the module note). Thread-safe."""
 
-    def __init__(self, runtime: Any, *, weight: float = DEFAULT_WEIGHT, sharpness: float = DEFAULT_SHARPNESS,
-                 window_s: float = 3.0, rate_hz: float = 30.0, max_gap_s: float = 0.3,
+    def __init__(self, runtime: Any, *, weight: float = EXAMPLE_WEIGHT, sharpness: float = DEFAULT_SHARPNESS,
+                 window_s: float = WINDOW_S, rate_hz: float = DEFAULT_FPS, max_gap_s: float = MAX_GAP_S,
                  cache_dir: str | Path | None = None,
                  load: Callable[[Example], Any] | None = None) -> None:
         if weight < 0 or sharpness <= 0:
@@ -98,13 +101,11 @@ class ExampleBank:
 
     @property
     def cache_dir(self) -> Path:
-        """``<cache>/examples/<model hash>``; the model's files are hashed on first use, so a labels file
+        """``<cache>/example-features/<model hash>``; the model's files are hashed on first use, so a labels file
         without examples costs nothing at start-up."""
         if self._cache_dir is None:
-            from dvta_live.export.common import cache_root, model_sha256
-
             model = getattr(self.runtime, "model_hash", None) or model_sha256(self.runtime.info)
-            self._cache_dir = cache_root() / "examples" / model[:16]
+            self._cache_dir = cache_folder("example-features", model[:16])
         return self._cache_dir
 
     # -- features of one example ---------------------------------------------------------------------
@@ -117,7 +118,7 @@ class ExampleBank:
         seq = self._load_clip(example)
         data = np.asarray(seq.data, dtype=np.float32)
         key = hashlib.sha256(json.dumps([self.runtime.info.recipe.to_dict(), self.window, HOP_S,
-                                         float(seq.fps or 30.0), list(data.shape)]).encode())
+                                         float(seq.fps or DEFAULT_FPS), list(data.shape)]).encode())
         key.update(data.tobytes())
         path = self.cache_dir / f"{key.hexdigest()[:32]}.npy"
         feats = None
@@ -127,7 +128,7 @@ class ExampleBank:
             except (OSError, ValueError):
                 feats = None  # a damaged cache entry: computed again
         if feats is None:
-            windows = example_windows(data, float(seq.fps or 30.0), *self.window)
+            windows = example_windows(data, float(seq.fps or DEFAULT_FPS), *self.window)
             if not windows:
                 raise UserError("no person in this example's frames", example.path,
                                 "record it again with the whole body in view")
@@ -142,9 +143,9 @@ class ExampleBank:
     def _load_clip(self, example: Example) -> Any:
         if self._load is not None:
             return self._load(example)
-        from dvta_live.labels.examples import load_example
+        from dvta_live.pose.clips import load_example
 
-        return load_example(example)
+        return load_example(example, plane=self.runtime.info.recipe.plane)
 
     def _probe_text(self) -> Any:
         if self._probe is None:

@@ -17,6 +17,8 @@ stride is scored, deterministically, as fast as the machine goes (files, benchma
 Preprocessing is ``runtime.info.recipe.apply(window)``: the same function training and evaluation call
 on whole sequences. The labels are re-read through ``LabelsWatcher`` before each scoring, so an edit of
 the labels file changes the candidates at the next stride; an invalid edit keeps the last good labels.
+Scoring (softmax, smoothing, top-k, threshold -> ``Prediction``) and the class-side cache are
+``realtime.scoring``'s, the same ones ``Recognizer.predict`` uses.
 """
 
 from __future__ import annotations
@@ -33,38 +35,24 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from dvta_live.labels.watcher import LabelsWatcher
-from dvta_live.realtime.buffer import TimeWindow
 from dvta_live.pose.estimator import PoseEstimator, PoseResult
 from dvta_live.pose.sources import Frame, Source
-from dvta_live.runtimes import PreparedText, Runtime
+from dvta_live.realtime.buffer import TimeWindow
+from dvta_live.realtime.scoring import (
+    ACTION,
+    IDLE,
+    UNKNOWN,
+    ClassSide,
+    LiveConfig,
+    Prediction,
+    Smoother,
+    make_prediction,
+    softmax,
+)
+from dvta_live.runtimes import Runtime
 
 if TYPE_CHECKING:
     from dvta_live.realtime.example_bank import ExampleBank
-
-IDLE = "idle"  # nobody (or too short a track) in the window: nothing is scored
-UNKNOWN = "unknown"  # scored, but no action is confident enough
-ACTION = "action"
-
-
-@dataclass(frozen=True)
-class LiveConfig:
-    """How the loop windows, scores and smooths. Times are seconds of media time."""
-
-    window_s: float = 3.0  # NTU clips last 2-4 s; the recipe resizes whatever span it gets
-    rate_hz: float = 30.0  # the training data's frame rate (Kinect v2): the window is resampled to it
-    max_gap_s: float = 0.3  # shorter holes in a track are interpolated
-    stride_s: float = 0.5  # score every half second
-    min_span_s: float = 1.0  # a track shorter than this is not scored (idle)
-    smoothing: float = 0.6  # weight of the newest probabilities in the moving average (1 = none)
-    threshold: float = 0.25  # smoothed top probability below this -> unknown
-    top_k: int = 5
-    frame_queue: int = 2
-
-    def __post_init__(self) -> None:
-        if not (self.window_s > 0 and self.rate_hz > 0 and self.stride_s > 0 and 0 < self.smoothing <= 1
-                and 0 <= self.threshold <= 1 and self.top_k >= 1 and self.frame_queue >= 1
-                and 0 <= self.min_span_s <= self.window_s):
-            raise ValueError(f"invalid live configuration: {self}")
 
 
 @dataclass(frozen=True)
@@ -75,38 +63,6 @@ class FrameResult:
     pose: PoseResult
     pose_ms: float
     queue_ms: float  # capture -> pose start: time spent waiting in the frame queue
-
-
-@dataclass(frozen=True)
-class Prediction:
-    """Scores of one window. ``top`` holds (name, smoothed probability) best first; ``raw`` the newest
-    unsmoothed probabilities of all C labels in labels-file order."""
-
-    index: int  # the newest frame in the window
-    timestamp_s: float
-    state: str  # ACTION, UNKNOWN or IDLE
-    top: tuple[tuple[str, float], ...]
-    names: tuple[str, ...]
-    raw: np.ndarray | None
-    people: int
-    span_s: float
-    labels_generation: int
-    inference_ms: float  # recipe + runtime
-    latency_ms: float  # capture of the newest frame -> this prediction
-
-    @property
-    def label(self) -> str:
-        return self.top[0][0] if self.state == ACTION and self.top else self.state
-
-    @property
-    def probability(self) -> float:
-        return self.top[0][1] if self.top else 0.0
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"index": self.index, "t": round(self.timestamp_s, 4), "state": self.state, "label": self.label,
-                "top": [{"name": n, "p": round(p, 4)} for n, p in self.top], "people": self.people,
-                "span_s": round(self.span_s, 3), "labels_generation": self.labels_generation,
-                "inference_ms": round(self.inference_ms, 2), "latency_ms": round(self.latency_ms, 2)}
 
 
 @dataclass
@@ -187,31 +143,6 @@ class _Queue:
                     return _DONE
 
 
-class _Smoother:
-    """Exponential moving average of probabilities, reset when the labels change."""
-
-    def __init__(self, weight: float) -> None:
-        self.weight = weight
-        self.value: np.ndarray | None = None
-        self.generation = -1
-
-    def update(self, probs: np.ndarray, generation: int) -> np.ndarray:
-        if self.value is None or generation != self.generation or self.value.shape != probs.shape:
-            self.value, self.generation = probs.copy(), generation
-        else:
-            self.value = self.weight * probs + (1.0 - self.weight) * self.value
-        return self.value
-
-    def reset(self) -> None:
-        self.value = None
-
-
-def softmax(scores: np.ndarray) -> np.ndarray:
-    z = scores - scores.max(axis=-1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=-1, keepdims=True)
-
-
 def recognize(source: Source, runtime: Runtime, labels: LabelsWatcher, config: LiveConfig | None = None, *,
               pose: PoseEstimator | None = None, stats: Stats | None = None,
               stop: threading.Event | None = None,
@@ -259,7 +190,8 @@ def recognize(source: Source, runtime: Runtime, labels: LabelsWatcher, config: L
             frames_q.put(_DONE, force=True)
 
     def pose_stage() -> None:
-        window = TimeWindow(config.window_s, config.rate_hz, config.max_gap_s)
+        window = TimeWindow(config.window_s, config.rate_hz, config.max_gap_s,
+                            joints=runtime.info.recipe.num_joints)
         plane = runtime.info.recipe.plane  # image-plane models get MediaPipe's 2-D landmarks
         next_score = -math.inf
         try:
@@ -293,8 +225,8 @@ def recognize(source: Source, runtime: Runtime, labels: LabelsWatcher, config: L
 
     def inference_stage() -> None:
         recipe = runtime.info.recipe
-        smoother = _Smoother(config.smoothing)
-        prepared: tuple[Any, PreparedText] | None = None
+        smoother = Smoother(config.smoothing)
+        side = ClassSide(runtime, examples)  # the class side, again when the text or the examples change
         try:
             while True:
                 job = windows_q.get()
@@ -303,34 +235,20 @@ def recognize(source: Source, runtime: Runtime, labels: LabelsWatcher, config: L
                 index, t, raw, span, people, captured = job
                 labels.poll()
                 state = labels.state
-                # the class side: again when the text, the examples listed or the examples ready change
-                version: Any = state.generation
-                if examples is not None:
-                    examples.request(state.labels)
-                    version = (state.generation, examples.version, [a.examples for a in state.labels.actions])
-                if prepared is None or prepared[0] != version:
-                    side = None if examples is None else examples.side(state.labels, len(state.text.names))
-                    prepared = (version, runtime.prepare_text(state.text.embeddings, side))
-                names = state.text.names
-                if raw is None or span + 1e-9 < config.min_span_s:
-                    smoother.reset()
-                    events_q.put(Prediction(index, t, IDLE, (), names, None, people, span, state.generation,
-                                            0.0, (time.perf_counter() - captured) * 1e3))
-                    continue
-                started = time.perf_counter()
-                scores = runtime.scores(recipe.apply(raw)[None], prepared[1])[0]
-                inference_ms = (time.perf_counter() - started) * 1e3
-                probs = softmax(scores.astype(np.float64))
-                smooth = smoother.update(probs, state.generation)
-                order = np.argsort(-smooth)[: config.top_k]
-                top = tuple((names[i], float(smooth[i])) for i in order)
-                kind = ACTION if top[0][1] >= config.threshold else UNKNOWN
-                latency = (time.perf_counter() - captured) * 1e3
-                stats.windows_scored += 1
-                stats.add("inference_ms", inference_ms)
-                stats.add("latency_ms", latency)
-                events_q.put(Prediction(index, t, kind, top, names, probs.astype(np.float32), people, span,
-                                        state.generation, inference_ms, latency))
+                text = side.get(state)
+                scores, inference_ms = None, 0.0  # nobody, or too short a track: idle, nothing scored
+                if not (raw is None or span + 1e-9 < config.min_span_s):
+                    started = time.perf_counter()
+                    scores = runtime.scores(recipe.apply(raw)[None], text)[0]
+                    inference_ms = (time.perf_counter() - started) * 1e3
+                prediction = make_prediction(scores, state, index=index, timestamp_s=t, people=people,
+                                             span_s=span, top_k=config.top_k, threshold=config.threshold,
+                                             inference_ms=inference_ms, captured=captured, smoother=smoother)
+                if scores is not None:
+                    stats.windows_scored += 1
+                    stats.add("inference_ms", inference_ms)
+                    stats.add("latency_ms", prediction.latency_ms)
+                events_q.put(prediction)
         finally:
             events_q.put(_DONE, force=True)
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from dvta_live.runtimes import Runtime
+from dvta_live.runtimes.base import Runtime
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,8 @@ from typing import Any
 import numpy as np
 
 from dvta_live.errors import UserError
-from dvta_live.runtimes import Runtime
+from dvta_live.export.common import ExportPaths
+from dvta_live.runtimes.base import Runtime
 from dvta_live.skeleton.recipe import Recipe
 
 # max |exported - eager| / max |eager| allowed per precision: fp32 graphs differ by reassociation only
@@ -138,5 +139,38 @@ def check_whole_graph(path: Path, reference: Runtime, windows: np.ndarray, text:
     return compare_scores(f"onnxruntime-cpu, whole graph {path.name}", "fp32", got, want)
 
 
-__all__ = ["DISCRIMINATION", "TOLERANCES", "CheckResult", "check_text", "check_whole_graph", "compare_runtimes", "compare_scores",
+def check_export(model: Path, paths: ExportPaths, data: list[Path] | None = None, samples: int = 16,
+                 classes: int = 60, engine: bool = False) -> tuple[list[Any], list[Path]]:
+    """Eager PyTorch against the exported window graph (and whole graph, and engine) on up to ``samples``
+    real skeleton windows and ``classes`` classes: (one result per export, the data read)."""
+    from dvta_live.runtimes import OnnxRuntime, TensorRTRuntime, TorchRuntime
+    from dvta_live.runtimes.check import (
+        check_text,
+        check_whole_graph,
+        compare_runtimes,
+        default_check_data,
+        load_check_windows,
+    )
+
+    if not data:
+        found = default_check_data()
+        if found is None:
+            raise UserError("--check needs real skeletons and ../shared/data/ntu is not here",
+                            fix="give --check-data FILE_OR_FOLDER (NTU .skeleton or any format dvta data "
+                            "inspect reads)")
+        data = [found]
+    eager = TorchRuntime(model)
+    windows, _ = load_check_windows(data, eager.info.recipe, samples)
+    text = check_text(classes, eager.info.text_dim)
+    results = [compare_runtimes(eager, OnnxRuntime(model, paths.window, providers=["CPUExecutionProvider"]),
+                                windows, text)]
+    if paths.recognizer.is_file():
+        results.append(check_whole_graph(paths.recognizer, eager, windows, text))
+    if engine:
+        trt_rt = TensorRTRuntime(model, paths.engine)
+        results.append(compare_runtimes(eager, trt_rt, windows, text, trt_rt.precision))
+    return results, data
+
+
+__all__ = ["DISCRIMINATION", "TOLERANCES", "CheckResult", "check_export", "check_text", "check_whole_graph", "compare_runtimes", "compare_scores",
            "default_check_data", "load_check_windows"]

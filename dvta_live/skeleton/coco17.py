@@ -278,3 +278,16 @@ __all__ = [
     "NUM_KEYPOINTS", "RIGHT_KP", "Camera", "add_estimator_noise", "frames_to_coco_array", "from_mediapipe",
     "kinect_v2_camera", "project_ntu25", "random_camera",
 ]
+
+
+_FAR_M = 100.0  # a camera this far away sees a nearly orthographic view, wherever the skeleton's origin is
+
+
+def front_view_keypoints(data3d: np.ndarray, pixels_per_m: float = 500.0) -> np.ndarray:
+    """A 3-D NTU-25 clip [3, T, 25, M] as COCO-17 keypoints [3, T, 17, 2] seen from straight ahead, nearly
+    orthographic (``pixels_per_m`` at the origin; face synthesised): what a 2-D model is given for a
+    replayed skeleton or a skeleton-file example. Translation in x and y is kept (jumps, walking across)."""
+    camera = Camera(fx=pixels_per_m * _FAR_M, fy=pixels_per_m * _FAR_M, cx=0.0, cy=0.0,
+                    translation=np.array([0.0, 0.0, _FAR_M]))
+    return project_ntu25(data3d, camera)
+

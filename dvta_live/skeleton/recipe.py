@@ -70,6 +70,7 @@ import numpy as np
 
 from dvta_live.errors import UserError
 from dvta_live.skeleton.layouts import NTU25, SPINE_MID, SPINE_SHOULDER
+from dvta_live.skeleton.posec3d import NUM_KEYPOINTS, keypoints_to_model_input
 from dvta_live.skeleton.retarget import to_ntu_proportions
 from dvta_live.skeleton.sequence import MAX_BODIES, NUM_COORDS, NUM_JOINTS
 
@@ -77,11 +78,11 @@ SPINE_BASE = NTU25.index("spine_base")
 LEFT_SHOULDER = NTU25.index("left_shoulder")
 RIGHT_SHOULDER = NTU25.index("right_shoulder")
 
-TEMPORAL_KINDS = ("resize_linear", "pad_repeat")
-CENTRING_KINDS = ("per_body", "first_body_masked")
+TEMPORAL_KINDS = ("resize_linear", "pad_repeat", "uniform_sample")
+CENTRING_KINDS = ("per_body", "first_body_masked", "compact_box")
 VIEW_KINDS = ("shoulders_x_per_frame", "spine_z_shoulders_x_first_frame", "none")
 BODY_ORDERS = ("as_given", "energy")
-PLANES = ("xyz", "image", "auto")
+PLANES = ("xyz", "image", "auto", "keypoints2d")
 PROPORTIONS = ("as_given", "ntu")
 
 # Bones whose 2-D lengths, summed over a frame, measure a body's size in an image-plane skeleton: the
@@ -111,9 +112,26 @@ class Recipe:
     drop_empty_frames: bool = False  # remove frames with no body before the temporal step
     # "image": an image-plane skeleton (z dropped, body scaled to BODY_SIZE_M, no view step); "auto":
     # per window, "image" when it has no depth (all z zero: a camera's 2-D landmarks), else "xyz"
+    # "keypoints2d": COCO-17 image keypoints with scores [3, T, 17, 2] (x, y pixels, score), the camera
+    # path's 2-D models (posec3d48: pyskl's uniform_sample + compact_box to a heatmap grid of ``size``)
     plane: str = "xyz"
     # "ntu": 3-D input gets NTU Kinect v2 bone proportions first (skeleton.retarget), as MediaPipe's are
     proportions: str = "as_given"
+    size: int = 0  # keypoints2d: the heatmap grid the compact box is resized to (pixels)
+
+    @property
+    def num_joints(self) -> int:
+        """Joints per body of the recipe's input and output: 17 (COCO) for keypoints2d, else 25 (NTU)."""
+        return NUM_KEYPOINTS if self.plane == "keypoints2d" else NUM_JOINTS
+
+    @property
+    def layout(self) -> str:
+        return "coco17" if self.plane == "keypoints2d" else "ntu25"
+
+    @property
+    def input_shape(self) -> tuple[int, int, int, int]:
+        """One model input: [3, window, joints, bodies]."""
+        return (NUM_COORDS, self.window, self.num_joints, MAX_BODIES)
 
     def __post_init__(self) -> None:
         problems = []
@@ -132,6 +150,10 @@ class Recipe:
                                       ("proportions", self.proportions, PROPORTIONS)):
             if value not in allowed:
                 problems.append(f"{field} must be one of {', '.join(allowed)}; got {value!r}")
+        if self.plane == "keypoints2d" and (self.temporal, self.centring) != ("uniform_sample", "compact_box"):
+            problems.append("plane keypoints2d takes temporal uniform_sample and centring compact_box")
+        if self.plane == "keypoints2d" and (not isinstance(self.size, int) or self.size < 8):
+            problems.append(f"size must be the heatmap grid (>= 8 pixels) for keypoints2d, got {self.size!r}")
         if not isinstance(self.drop_empty_frames, bool):
             problems.append(f"drop_empty_frames must be true or false, got {self.drop_empty_frames!r}")
         if problems:
@@ -161,15 +183,17 @@ class Recipe:
 
     # --- application ---------------------------------------------------------------------------------
     def apply(self, data: np.ndarray) -> np.ndarray:
-        """One sequence [3, T, 25, 2] (T >= 0) -> model input [3, window, 25, 2] float32."""
+        """One sequence [3, T, V, 2] (T >= 0) -> model input [3, window, V, 2] float32 (V: ``num_joints``)."""
         data = np.asarray(data)
         if data.ndim != 4:
-            raise ValueError(f"expected one sequence [3, T, 25, 2], got shape {list(data.shape)}")
+            raise ValueError(f"expected one sequence [3, T, {self.num_joints}, 2], got shape {list(data.shape)}")
         return self.apply_batch(data[None])[0]
 
     def apply_batch(self, data: np.ndarray) -> np.ndarray:
         """[N, 3, T, 25, 2] -> [N, 3, window, 25, 2] float32; each sample exactly as ``apply`` would."""
         x = np.asarray(data)
+        if self.plane == "keypoints2d":
+            return self._apply_keypoints(x)
         if (x.ndim != 5 or x.shape[1] != NUM_COORDS or x.shape[3] != NUM_JOINTS
                 or x.shape[4] != MAX_BODIES):
             raise ValueError(f"expected [N, 3, T, 25, 2] skeleton data, got shape {list(x.shape)}")
@@ -220,6 +244,17 @@ class Recipe:
             x = _agcn_rotate(x)
         return np.ascontiguousarray(x.transpose(0, 4, 2, 3, 1), dtype=np.float32)
 
+    def _apply_keypoints(self, x: np.ndarray) -> np.ndarray:
+        if x.ndim != 5 or x.shape[1] != NUM_COORDS or x.shape[3] != NUM_KEYPOINTS or x.shape[4] != MAX_BODIES:
+            raise ValueError(f"expected [N, 3, T, 17, 2] COCO-17 keypoints (x, y, score), got shape {list(x.shape)}")
+        if not np.isfinite(x).all():
+            raise UserError("keypoint data contains NaN or infinite values",
+                            fix="mark missing keypoints with zeros (score 0)")
+        out = np.zeros((x.shape[0], *self.input_shape), np.float32)
+        for i, sample in enumerate(x):
+            out[i] = keypoints_to_model_input(sample, self.window, self.size)
+        return out
+
     def _centre(self, x: np.ndarray) -> np.ndarray:
         if self.centring == "per_body":  # AimCLR: data - data[:, :, 20, :] for every frame and body
             return x - x[:, :, :, self.centre_joint:self.centre_joint + 1, :]
@@ -247,6 +282,10 @@ RECIPES: dict[str, Recipe] = {
     "lift64": Recipe(name="lift64", window=64, centre_joint=SPINE_MID, temporal="resize_linear",
                      centring="first_body_masked", view="spine_z_shoulders_x_first_frame", body_order="energy",
                      drop_empty_frames=True, plane="auto", proportions="ntu"),
+    # pyskl PoseC3D's test pipeline before the heatmaps (UniformSampleFrames clip_len 48, PoseCompact with
+    # 25 % padding, square, resized to 64x64): COCO-17 keypoints in heatmap pixels, scores kept
+    "posec3d48": Recipe(name="posec3d48", window=48, centre_joint=0, temporal="uniform_sample",
+                        centring="compact_box", view="none", plane="keypoints2d", size=64),
 }
 
 

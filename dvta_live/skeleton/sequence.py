@@ -17,9 +17,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-NUM_COORDS = 3
-NUM_JOINTS = 25
-MAX_BODIES = 2
+# defined in dvta_live.conventions; importable from here too, where the readers and the recipes take them
+from dvta_live.conventions import MAX_BODIES, NUM_COORDS, NUM_JOINTS
 
 LAYOUT_OF_JOINTS = {NUM_JOINTS: "ntu25", 17: "coco17"}  # joint count -> layout of the data
 
