@@ -78,7 +78,7 @@ DATASETS_3D = {"ntu": "data/ntu", "utd-mhad": "data/utd-mhad", "nw-ucla": "data/
 # Held-out part of each dataset for the seen-class check (official splits where there are some)
 HELD_RULE = {
     "penn-action": "official test split",
-    "jhmdb-ddnet": "split-1 test",
+    "jhmdb": "split-1 test",
     "berkeley-mhad-2d": "subject 3",
     "utd-mhad-openpose": "subjects 7-8",
     "pushfit-mediapipe": "every 5th clip (no performer ids)",
@@ -121,7 +121,7 @@ def pixel_like(kp: np.ndarray, target: float = 400.0) -> np.ndarray:
 
 def _held_2d(key: str, seq: Any, index: int) -> bool:
     meta = seq.meta or {}
-    if key in ("penn-action", "jhmdb-ddnet"):
+    if key in ("penn-action", "jhmdb"):
         return not bool(meta.get("train", True))
     if key == "berkeley-mhad-2d":
         return seq.subject == 3
@@ -146,7 +146,7 @@ def _held_3d(key: str, seq: Any) -> bool:
 
 
 def real2d_clips(shared: Path) -> dict[str, dict]:
-    """Real-video 2-D datasets: key -> {class_names, clips: [(kp, label, held)]}."""
+    """Real-video 2-D datasets: key (the dataset's name) -> {class_names, clips: [(kp, label, held)]}."""
     from dvta_live.skeleton.readers2d import REAL2D_DATASETS, read_real2d
 
     out = {}
@@ -516,7 +516,7 @@ def main() -> None:
             "views": VIEWS, "seed": SEED}
 
     # 2-3. staging and features, per dataset (cached)
-    keys = ["penn-action", "jhmdb-ddnet", "berkeley-mhad-2d", "utd-mhad-openpose", "pushfit-mediapipe",
+    keys = ["penn-action", "jhmdb", "berkeley-mhad-2d", "utd-mhad-openpose", "pushfit-mediapipe",
             "md4fd-falls", *DATASETS_3D, "cmu-mocap", "cmu-described", "standing-still"]
     cached = args.skip_extract and all((cache / f"{k}.npz").is_file() for k in keys)
     if not cached:
