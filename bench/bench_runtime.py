@@ -76,7 +76,7 @@ def main() -> None:
             text = text.astype(np.float32)
             p_eager, p_onnx = eager.prepare_text(text), onnx_rt.prepare_text(text)
             for batch in (int(b) for b in args.batches.split(",")):
-                windows = bench_windows(eager.info.window, batch)
+                windows = bench_windows(eager.info.recipe, batch)
                 diff = float(np.abs(eager.scores(windows, p_eager) - onnx_rt.scores(windows, p_onnx)).max())
                 t_eager, t_onnx = alternate([partial(eager.scores, windows, p_eager),
                                              partial(onnx_rt.scores, windows, p_onnx)], args.min_time)

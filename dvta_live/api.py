@@ -24,14 +24,14 @@ import numpy as np
 
 from dvta_live.conventions import DEFAULT_FPS, MAX_BODIES
 from dvta_live.errors import UserError
-from dvta_live.export.profile import ProfileBounds
+from dvta_live.exporters.profile import ProfileBounds
 
 _BOUNDS = ProfileBounds()  # the engine profile's defaults, as `dvta export` has them
 
 if TYPE_CHECKING:
     import threading
 
-    from dvta_live.export.exporter import Exported
+    from dvta_live.exporters.exporter import Exported
     from dvta_live.labels.schema import Labels
     from dvta_live.labels.watcher import LabelsState, LabelsWatcher
     from dvta_live.model import ModelInfo
@@ -127,8 +127,8 @@ def export(model: str | Path | None = None, out: str | Path | None = None, *, fo
     ``../shared/data/ntu``; at most ``check_samples`` sequences, ``check_classes`` classes) and raises
     ``UserError`` above the tolerance. Returns what was written: ``.files`` (graph name -> path),
     ``.notes``, ``.info``."""
-    from dvta_live.export.exporter import EngineOptions
-    from dvta_live.export.exporter import export as export_model
+    from dvta_live.exporters.exporter import EngineOptions
+    from dvta_live.exporters.exporter import export as export_model
 
     options = EngineOptions(graph, ProfileBounds(min_batch, opt_batch, max_batch, min_classes, opt_classes,
                                                  max_classes), fp16,
@@ -215,10 +215,6 @@ class Recognizer:
             raise UserError(f"a window is [3, T, 25, 2] NTU-25 joints (or a batch of them), got shape "
                             f"{list(data.shape)}", fix="pass SkeletonSequence.data or a slice of it")
         batch = data if data.ndim == 5 else data[None]
-        if self.info.recipe.plane == "keypoints2d" and batch.shape[-2] == 25:  # a skeleton, to a 2-D model
-            from dvta_live.skeleton.coco17 import front_view_keypoints
-
-            batch = np.stack([front_view_keypoints(w) for w in batch])
         state, text = self._text()
         out = self.runtime.scores(self.info.recipe.apply_batch(batch), text)
         return state, (out if data.ndim == 5 else out[0])

@@ -80,7 +80,7 @@ def _tensorrt() -> Check:
         detail = "not installed" if version is None else f"{version} installed but import fails"
         return Check("runtime", "TensorRT", False, detail,
                      "on an NVIDIA GPU machine: pip install 'dvta-live[tensorrt]'")
-    from dvta_live.export.engine import tensorrt_version_problem
+    from dvta_live.exporters.engine import tensorrt_version_problem
 
     found = str(getattr(trt, "__version__", version or "?"))
     problem = tensorrt_version_problem(found)

@@ -16,7 +16,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("pose estimation", ("dvta_live.pose",)),  # cameras' and videos' frames -> skeletons (MediaPipe)
     ("labels", ("dvta_live.labels",)),  # the labels file, text encoding, examples' syntax
     ("models", ("dvta_live.backbone", "dvta_live.dvta", "dvta_live.model")),  # backbones, the head, a model folder
-    ("export writers", ("dvta_live.export",)),  # ONNX graphs, TensorRT engines: files only
+    ("export writers", ("dvta_live.exporters",)),  # ONNX graphs, TensorRT engines: files only
     ("runtimes", ("dvta_live.runtimes",)),  # torch / ONNX Runtime / TensorRT behind one interface
     ("live", ("dvta_live.realtime",)),  # the live loop: windows, scoring, examples beside the text
     ("teach", ("dvta_live.teach",)),  # adding examples from files or a camera

@@ -20,16 +20,30 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 from torch import Tensor, nn
 
+from dvta_live.backbone.checkpoint import DEFAULT_RECIPES, build_backbone, load_backbone, save_backbone
+from dvta_live.dvta.bridge import BRIDGE_WEIGHT, DEFAULT_TEMPERATURE, class_texts, classifier_of, make_bridge
+from dvta_live.dvta.head import DVTAHead
+from dvta_live.dvta.headfile import (
+    BridgeInfo,
+    ClassText,
+    HeadClasses,
+    HeadInfo,
+    HeadShape,
+    TextInfo,
+    load_head,
+    read_head_info,
+    save_head,
+    sidecar_path,
+)
 from dvta_live.errors import UserError
+from dvta_live.labels.encoder import get_encoder
+from dvta_live.outputs import atomic_path, check_output, file_sha256
 from dvta_live.skeleton.recipe import Recipe
-
-if TYPE_CHECKING:
-    from dvta_live.dvta.headfile import HeadInfo
 
 BACKBONE_FILE = "backbone.safetensors"
 HEAD_FILE = "head.safetensors"
@@ -115,7 +129,6 @@ def resolve_model_paths(path: str | Path) -> tuple[Path, Path]:
         return backbone, head
     if not p.is_file():
         raise UserError("no such model", p, _MODEL_FIX)
-    from dvta_live.dvta.headfile import read_head_info
 
     recorded = read_head_info(p).feature_backbone
     if not recorded:
@@ -130,8 +143,6 @@ def resolve_model_paths(path: str | Path) -> tuple[Path, Path]:
 def _load_pair(backbone_path: Path, head_path: Path) -> tuple[nn.Module, Any, Any, HeadInfo]:
     """Backbone and head, refused (naming the head) when the head's features came from another kind of
     backbone: same width is not enough, a Shift-GCN head on ST-GCN features gives wrong scores silently."""
-    from dvta_live.backbone.checkpoint import load_backbone
-    from dvta_live.dvta.headfile import load_head
 
     backbone, binfo = load_backbone(backbone_path)
     head, info = load_head(head_path)
@@ -175,9 +186,6 @@ def pack_model(backbone: str | Path, head: str | Path, out: str | Path, *, bridg
     never left mixed."""
     import shutil
 
-    from dvta_live.dvta.bridge import BRIDGE_WEIGHT, DEFAULT_TEMPERATURE, classifier_of
-    from dvta_live.dvta.headfile import BridgeInfo, save_head, sidecar_path
-    from dvta_live.outputs import atomic_path, check_output
 
     backbone, head, folder = Path(backbone), Path(head), Path(out)
     side = sidecar_path(head)
@@ -223,8 +231,6 @@ def pack_model(backbone: str | Path, head: str | Path, out: str | Path, *, bridg
 
 def _bridge_for(classifier: nn.Linear, class_names: tuple[str, ...], text_model: str, weight: float,
                 temperature: float) -> nn.Module:
-    from dvta_live.dvta.bridge import class_texts, make_bridge
-    from dvta_live.labels.encoder import get_encoder
 
     return make_bridge(classifier, class_texts(class_names, get_encoder(text_model or None)), weight, temperature)
 
@@ -234,9 +240,6 @@ def save_untrained_model(folder: str | Path, architecture: str = "stgcn", text_d
                          class_names: tuple[str, ...] = ("a", "b")) -> Path:
     """A freshly initialised model folder (random weights): for plumbing and export-parity tests, and a
     starting point to train from. It recognises nothing."""
-    from dvta_live.backbone.checkpoint import DEFAULT_RECIPES, build_backbone, save_backbone
-    from dvta_live.dvta.head import DVTAHead
-    from dvta_live.dvta.headfile import ClassText, HeadClasses, HeadInfo, HeadShape, TextInfo, save_head
 
     torch.manual_seed(seed)
     folder = Path(folder)
@@ -271,7 +274,6 @@ __all__ = [
 
 def model_sha256(info: ModelInfo) -> str:
     """One hash over the backbone and head files: what ties an exported graph or engine to its model."""
-    from dvta_live.outputs import file_sha256
 
     h = hashlib.sha256()
     for path in (info.backbone_path, info.head_path):

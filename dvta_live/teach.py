@@ -5,18 +5,54 @@ action's ``examples:``."""
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+
+import numpy as np
 
 from dvta_live.errors import UserError
 from dvta_live.labels.edit import EditResult, add_action, add_examples, check_editable
-from dvta_live.labels.examples import entry_for, examples_folder, parse_example, save_example
+from dvta_live.labels.examples import CLIP_SUFFIX, examples_folder, parse_example
 from dvta_live.outputs import check_folder_writable
 from dvta_live.pose.clips import FrameStream, capture_take, load_example
 from dvta_live.pose.inputs import open_input
 from dvta_live.pose.sources import check_source
+from dvta_live.skeleton.sequence import SkeletonDataset, SkeletonSequence
+from dvta_live.skeleton.store import save_dataset
+
+
+def _slug(name: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", name.casefold()).strip("-")
+    return slug[:60].strip("-") or "example"
+
+
+def save_example(seq: SkeletonSequence, labels_path: str | Path, action_name: str) -> Path:
+    """Write ``seq`` as ``<slug>-<n>.dvta.safetensors`` (the first free n) in the labels file's examples
+    folder, atomically; returns the path."""
+
+
+    folder = examples_folder(labels_path)
+    slug = _slug(action_name)
+    n = 1
+    while (folder / f"{slug}-{n}{CLIP_SUFFIX}").exists():
+        n += 1
+    path = folder / f"{slug}-{n}{CLIP_SUFFIX}"
+    seq = replace(seq, name=path.name[: -len(CLIP_SUFFIX)], label=0,
+                  data=np.ascontiguousarray(seq.data, dtype=np.float32))
+    save_dataset(SkeletonDataset("dvta-example", (action_name,), (seq,)), path)
+    return path
+
+
+def entry_for(stored: Path, labels_path: str | Path) -> str:
+    """How the labels file names a stored clip: relative to its folder, with forward slashes."""
+    base = Path(labels_path).resolve().parent
+    try:
+        return stored.resolve().relative_to(base).as_posix()
+    except ValueError:
+        return stored.resolve().as_posix()
 
 
 def _check_target(labels_path: Path, name: str, context: Sequence[str]) -> bool:
@@ -172,5 +208,14 @@ def record_examples(labels_path: str | Path, name: str, source: str | None = Non
 
 
 
-__all__ = ["Countdown", "SourceEnded", "TakeResult", "Taught", "TeachEvent", "add_example_files",
-           "record_examples"]
+__all__ = [
+    "Countdown",
+    "SourceEnded",
+    "TakeResult",
+    "Taught",
+    "TeachEvent",
+    "add_example_files",
+    "entry_for",
+    "record_examples",
+    "save_example",
+]

@@ -479,7 +479,7 @@ def test_a_rejected_labels_edit_is_a_line_and_a_jsonl_event(tmp_path: Path) -> N
 
 def test_onnx_cache_is_rebuilt_when_truncated_and_falls_back_when_unwritable(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from dvta_live.export.common import onnx_cache_dir
+    from dvta_live.exporters.common import onnx_cache_dir
     from dvta_live.model import save_untrained_model
     from dvta_live.runtimes import open_runtime
 
@@ -499,7 +499,7 @@ def test_onnx_cache_is_rebuilt_when_truncated_and_falls_back_when_unwritable(
 
     import onnx
 
-    from dvta_live.export.common import EXPORT_FORMAT_VERSION, METADATA_KEY
+    from dvta_live.exporters.common import EXPORT_FORMAT_VERSION, METADATA_KEY
     text_graph = onnx.load(str(again.paths.text))
     for prop in text_graph.metadata_props:
         if prop.key == METADATA_KEY:

@@ -52,8 +52,10 @@ def test_posec3d48_crops_to_the_heatmap_grid_and_keeps_scores() -> None:
     assert 0 <= body[0].min() and body[0].max() <= 64 and 0 <= body[1].min() and body[1].max() <= 64
     assert set(np.unique(body[2])) <= set(np.unique(clip[2]))  # scores pass through, frames resampled
     assert not out[..., 1].any()  # the absent second body stays zero
+    skeleton = np.random.default_rng(5).normal(0, 0.3, (3, 40, 25, 2)).astype(np.float32)
+    assert np.array_equal(recipe.apply(skeleton), recipe.apply(front_view_keypoints(skeleton)))  # 3-D: seen ahead
     with pytest.raises(ValueError, match="17"):
-        recipe.apply(np.zeros((3, 10, 25, 2), np.float32))
+        recipe.apply(np.zeros((3, 10, 20, 2), np.float32))
 
 
 def test_a_replayed_skeleton_and_mediapipe_landmarks_become_keypoints() -> None:
@@ -126,3 +128,14 @@ def test_the_x3d_checkpoint_imports_with_its_recipe(tmp_path: Path) -> None:
     model, again = load_backbone(tmp_path / "x3d.safetensors")
     assert again.class_names is not None and again.class_names[0] == "drink water"
     assert sum(p.numel() for p in model.parameters()) == 254_508
+
+
+def test_export_check_and_benchmark_take_the_camera_family(camera_family_model: Path, tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    demo = Path(dvta_live.__file__).parent / "assets" / "demo" / "cmu-86-01.dvta.safetensors"
+    done = dvta_live.export(camera_family_model, tmp_path / "exported", check=True, check_data=[demo],
+                            check_samples=2, check_classes=3)  # skeleton windows seen from straight ahead
+    assert done.files["window"].is_file()
+    code, out, _ = dvta(capsys, "benchmark", "-m", str(camera_family_model), "--runtime", "torch", "--batch", "1",
+                        "--classes", "4", "--min-time", "0.05")
+    assert code == 0 and "torch" in out

@@ -52,7 +52,7 @@ def test_doctor_json_reports_this_machine(capsys: Capsys) -> None:
     else:  # installed: ok exactly when this TensorRT major is one the engine code supports
         import tensorrt
 
-        from dvta_live.export.engine import tensorrt_version_problem
+        from dvta_live.exporters.engine import tensorrt_version_problem
 
         assert trt["ok"] == (tensorrt_version_problem(tensorrt.__version__) is None), trt
 

@@ -14,9 +14,10 @@ import pytest
 from dvta_live.errors import UserError
 from dvta_live.labels import LabelsError, check_labels, load_labels
 from dvta_live.labels.edit import add_examples
-from dvta_live.labels.examples import examples_folder, parse_example, save_example, split_source
+from dvta_live.labels.examples import examples_folder, parse_example, split_source
 from dvta_live.pose.clips import load_example, pose_cache_folder
 from dvta_live.skeleton.readers import read_path
+from dvta_live.teach import save_example
 
 from conftest import REPO, assert_one_line_error, dvta, shared_path
 

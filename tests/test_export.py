@@ -16,8 +16,8 @@ import pytest
 from typer.testing import CliRunner
 
 from dvta_live.errors import UserError
-from dvta_live.export.common import METADATA_KEY, ExportPaths
-from dvta_live.export.engine import (
+from dvta_live.exporters.common import METADATA_KEY, ExportPaths
+from dvta_live.exporters.engine import (
     ENGINE_MAGIC,
     ProfileBounds,
     check_engine_header,
@@ -26,7 +26,7 @@ from dvta_live.export.engine import (
     read_engine_header,
     tensorrt_missing,
 )
-from dvta_live.export.onnx_export import export_onnx, onnx_metadata
+from dvta_live.exporters.onnx_export import export_onnx, onnx_metadata
 from dvta_live.model import load_model_net, model_sha256, save_untrained_model
 from dvta_live.runtimes import OnnxRuntime, TorchRuntime, open_runtime
 from dvta_live.runtimes.check import check_text, compare_scores, load_check_windows

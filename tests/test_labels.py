@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from dvta_live.cli.labels import app
+from dvta_live.cli.labels import labels_app as app
 from dvta_live.errors import UserError
 from dvta_live.labels import (
     EmbeddingCache,

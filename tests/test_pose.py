@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from dvta_live.errors import UserError
-from dvta_live.pose.depth import Intrinsics, lift_points, patch_depth_m
+from dvta_live.pose.depth import Intrinsics, deproject_points, patch_depth_m
 from dvta_live.pose.estimator import PoseEstimator, PoseResult, SlotTracker, model_path
 from dvta_live.pose.sources import Frame, open_source
 from dvta_live.skeleton.layouts import NTU25
@@ -282,7 +282,7 @@ def test_depth_lifting_recovers_kinect_joints(utd) -> None:  # type: ignore[no-u
     errors, xy_err, z_err, used = [], [], [], []
     for t in range(utd[0].shape[2]):
         depth, cam, xy, world = _utd_frame(utd, t)
-        lift = lift_points(xy, world, depth, KINECT_V1_DEPTH)
+        lift = deproject_points(xy, world, depth, KINECT_V1_DEPTH)
         # a hand off the silhouette (a hole: the background is removed in UTD) falls back
         assert lift is not None and lift.from_depth.mean() >= 0.8
         used.append(lift.from_depth.mean())
@@ -309,7 +309,7 @@ def test_depth_holes_and_background_fall_back_to_the_world_body(utd) -> None:  #
     far = 7  # a hand whose patch sees the wall behind it
     u, v = np.rint(xy[far] - 0.5).astype(int)
     holed[v - 3:v + 4, u - 3:u + 4] = 4500
-    lift = lift_points(xy, world, holed, KINECT_V1_DEPTH)
+    lift = deproject_points(xy, world, holed, KINECT_V1_DEPTH)
     assert lift is not None
     assert not lift.from_depth[holes + [far]].any() and lift.from_depth.sum() >= 12
     err = np.linalg.norm(lift.points - cam, axis=1)
@@ -323,7 +323,7 @@ def test_depth_holes_and_background_fall_back_to_the_world_body(utd) -> None:  #
     assert patch_depth_m(half, np.array([[u, v]]))[0] == pytest.approx(
         np.median(depth[v - 2:v + 3, u:u + 3][depth[v - 2:v + 3, u:u + 3] > 0]) / 1000)
     # no depth at all: nothing to lift (the caller keeps hip-centred world landmarks)
-    assert lift_points(xy, world, np.zeros_like(depth), KINECT_V1_DEPTH) is None
+    assert deproject_points(xy, world, np.zeros_like(depth), KINECT_V1_DEPTH) is None
 
 
 def test_estimator_lifts_with_depth_in_ntu_axes() -> None:

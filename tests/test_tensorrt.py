@@ -29,10 +29,10 @@ from engine_checks import DEMO, assert_engine_output, demo_windows
 from trt_standin import CAPABILITY, GPU_NAME, HostCuda, ITimingCache, make_tensorrt
 
 from dvta_live.errors import UserError
-from dvta_live.export.common import ExportPaths
-from dvta_live.export.engine import tensorrt_missing
-from dvta_live.export.onnx_export import export_onnx, onnx_metadata
-from dvta_live.export.profile import WINDOW_INPUTS, ProfileBounds, fast_fp16
+from dvta_live.exporters.common import ExportPaths
+from dvta_live.exporters.engine import tensorrt_missing
+from dvta_live.exporters.onnx_export import export_onnx, onnx_metadata
+from dvta_live.exporters.profile import WINDOW_INPUTS, ProfileBounds, fast_fp16
 from dvta_live.model import default_model, load_model_net, save_untrained_model
 from dvta_live.runtimes import OnnxRuntime, TorchRuntime
 from dvta_live.runtimes.check import check_text, compare_scores
@@ -210,7 +210,7 @@ def test_bounded_runtimes_split_and_pad_batches_and_refuse_labels_beyond_their_c
 @pytest.fixture
 def standin(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
     """The strict TensorRT 10 stand-in as ``tensorrt``, the host as the CUDA device."""
-    import dvta_live.export.engine as engine_module
+    import dvta_live.exporters.engine as engine_module
 
     trt = make_tensorrt()
     monkeypatch.setitem(sys.modules, "tensorrt", trt)
@@ -222,14 +222,14 @@ def standin(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
 
 def _build(real: Real, out: Path, profile: ProfileBounds, fp16: bool | None = False,
            timing_cache: Path | None = None, notes: list[str] | None = None) -> Path:
-    from dvta_live.export.engine import export_engine
+    from dvta_live.exporters.engine import export_engine
 
     return export_engine(real.window_graph, out, metadata=onnx_metadata(real.window_graph), profile=profile,
                          fp16=fp16, timing_cache=timing_cache, notes=notes)
 
 
 def test_standin_fp32_engine_is_strict_fp32_and_runs_end_to_end(real: Real, standin, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    from dvta_live.export.engine import read_engine_header
+    from dvta_live.exporters.engine import read_engine_header
     from dvta_live.runtimes import TensorRTRuntime
 
     notes: list[str] = []
@@ -259,7 +259,7 @@ def test_standin_min_batch_engine_takes_one_window(real: Real, standin, tmp_path
 
 
 def test_standin_fp16_by_default_on_a_fast_fp16_gpu(real: Real, standin, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    from dvta_live.export.engine import read_engine_header
+    from dvta_live.exporters.engine import read_engine_header
     from dvta_live.runtimes import TensorRTRuntime
 
     engine = _build(real, tmp_path / "auto.engine", ProfileBounds(1, 1, 16, 1, 25, 64), fp16=None)
@@ -311,7 +311,7 @@ def test_standin_runner_works_on_the_device_it_was_given(real: Real, standin, tm
     """device=1: deserialising and every execution happen with device 1 current, not device 0."""
     import contextlib
 
-    import dvta_live.export.engine as engine_module
+    import dvta_live.exporters.engine as engine_module
     from dvta_live.runtimes import TensorRTRuntime
 
     engine = _build(real, tmp_path / "d.engine", ProfileBounds(1, 1, 4, 1, 25, 64))
@@ -377,7 +377,7 @@ def test_the_standin_is_strict(standin) -> None:  # type: ignore[no-untyped-def]
 def test_other_tensorrt_majors_are_refused_in_one_line(version: str, monkeypatch: pytest.MonkeyPatch) -> None:
     import torch
 
-    from dvta_live.export.engine import require_tensorrt
+    from dvta_live.exporters.engine import require_tensorrt
 
     monkeypatch.setitem(sys.modules, "tensorrt", make_tensorrt(version))
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
@@ -390,7 +390,7 @@ def test_other_tensorrt_majors_are_refused_in_one_line(version: str, monkeypatch
 
 
 def test_the_tensorrt_extra_is_pinned_to_the_supported_major() -> None:
-    from dvta_live.export.engine import TENSORRT_MAJOR
+    from dvta_live.exporters.engine import TENSORRT_MAJOR
 
     extra = re.search(r"^tensorrt = \[(.*?)\]", (REPO / "pyproject.toml").read_text(), re.MULTILINE)
     assert extra and extra.group(1) == f'"tensorrt>={TENSORRT_MAJOR},<{TENSORRT_MAJOR + 1}"'
@@ -541,7 +541,7 @@ def test_gpu_engine_bounds_and_refusals(real: Real, gpu_engine, tmp_path: Path) 
 def test_gpu_engine_on_a_second_device(real: Real, tmp_path: Path) -> None:
     import torch
 
-    from dvta_live.export.engine import export_engine
+    from dvta_live.exporters.engine import export_engine
     from dvta_live.runtimes import TensorRTRuntime
 
     if torch.cuda.device_count() < 2:

@@ -13,7 +13,7 @@ An "engine" is the ONNX graph plus what the build was told (profile, flags, GPU)
 graph with ONNX Runtime on the CPU, reading the inputs from and writing the outputs to the addresses given
 to ``set_tensor_address`` (host memory: torch CPU tensors here), so a wrong binding, shape or batch order
 in the runner gives wrong scores, as it would on a GPU. ``HostCuda`` stands in for
-``dvta_live.export.engine.CudaDevice`` on the host.
+``dvta_live.exporters.engine.CudaDevice`` on the host.
 """
 
 from __future__ import annotations
@@ -603,7 +603,7 @@ def make_tensorrt(version: str = "10.8.0.43", device: str | None = None) -> type
 
 
 class HostCuda:
-    """``dvta_live.export.engine.CudaDevice`` on the host: the CPU as the device, no stream to order."""
+    """``dvta_live.exporters.engine.CudaDevice`` on the host: the CPU as the device, no stream to order."""
 
     def __init__(self, index: int = 0) -> None:
         import torch

@@ -34,7 +34,7 @@ from dvta_live.backbone.shiftgcn import ShiftGCN, spatial_shift_index
 from dvta_live.backbone.stgcn import STGCN
 from dvta_live.backbone.x3d import X3D, convert_pyskl_state_dict
 from dvta_live.errors import UserError
-from dvta_live.outputs import file_sha256
+from dvta_live.outputs import atomic_path, file_sha256
 from dvta_live.skeleton.recipe import Recipe, get_recipe
 
 FORMAT = "dvta_live.backbone"
@@ -345,7 +345,6 @@ def save_backbone(path: str | Path, model: nn.Module, recipe: str | Recipe | Map
                         source=source, extra=dict(extra or {}))
     info.validate(path)
     tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    from dvta_live.outputs import atomic_path
 
     with atomic_path(path) as tmp:  # readers never see half a checkpoint
         save_file(tensors, str(tmp), metadata={METADATA_KEY: info.to_json()})

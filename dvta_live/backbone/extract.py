@@ -13,7 +13,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from dvta_live.conventions import DEFAULT_FPS
+from dvta_live.dvta.features import check_features_out, save_features
+from dvta_live.dvta.splits import get_split
 from dvta_live.errors import UserError
+from dvta_live.skeleton.readers import read_path, read_paths
+from dvta_live.skeleton.splits import parse_classes, parse_ids
+from dvta_live.skeleton.views import live_window, virtual_view
 
 if TYPE_CHECKING:
     import torch
@@ -51,7 +56,6 @@ def other_views(sequences: Sequence[SkeletonSequence], count: int, seed: int,
     """``count`` random virtual-camera views (image plane, MediaPipe-like errors) of each clip, seeded;
     ``count`` 0 keeps the recorded view (one copy). With ``window_s``, each copy is a live window of the
     clip (``skeleton.views.live_window``) instead of the whole clip."""
-    from dvta_live.skeleton.views import live_window, virtual_view
 
     def one(s: SkeletonSequence, v: int, i: int) -> SkeletonSequence:
         rng = np.random.default_rng((seed, v, i))
@@ -63,7 +67,6 @@ def other_views(sequences: Sequence[SkeletonSequence], count: int, seed: int,
 
 def split_unseen(name: str, num_classes: int) -> list[int]:
     """The unseen class ids of a named zero-shot split, checked against the data's number of classes."""
-    from dvta_live.dvta.splits import get_split
 
     chosen = get_split(name)
     if chosen.num_classes != num_classes:
@@ -85,7 +88,6 @@ def refuse_leaky_backbone(info: BackboneInfo, path: Path, unseen_ids: Sequence[i
 
 def read_data(paths: Sequence[Path]) -> SkeletonDataset:
     """One dataset of one or several files/folders (several must share their class names)."""
-    from dvta_live.skeleton.readers import read_path, read_paths
 
     return read_path(paths[0]) if len(paths) == 1 else read_paths(paths)
 
@@ -132,8 +134,6 @@ def extract_features(backbone: Path, data: Sequence[Path], out: Path, *, unseen:
     or ``split`` (a named split) chooses the zero-shot classes; neither: every class is seen.
     ``on_part(name, total)`` may return a per-batch progress callback."""
     from dvta_live.backbone.checkpoint import load_backbone
-    from dvta_live.dvta.features import check_features_out, save_features
-    from dvta_live.skeleton.splits import parse_classes, parse_ids
 
     check_features_out(out, [backbone, *data])
     model, info = load_backbone(backbone)

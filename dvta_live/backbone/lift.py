@@ -37,7 +37,9 @@ from dvta_live.backbone.train import BackboneTrainConfig, _lr_at, seed_everythin
 from dvta_live.conventions import DEFAULT_FPS
 from dvta_live.errors import UserError
 from dvta_live.outputs import atomic_path
+from dvta_live.skeleton.readers import read_path
 from dvta_live.skeleton.recipe import Recipe, get_recipe
+from dvta_live.skeleton.resample import resample_sequence
 from dvta_live.skeleton.retarget import to_ntu_proportions
 from dvta_live.skeleton.sequence import SkeletonSequence
 from dvta_live.skeleton.views import random_crop, virtual_view
@@ -105,8 +107,6 @@ def validate(model: LiftedShiftGCN, loader: torch.utils.data.DataLoader, device:
 def read_clips(paths: Sequence[str | Path]) -> list[SkeletonSequence]:
     """Every non-empty clip of ``paths`` (each read as `dvta data inspect` would), at about 30 fps (mocap
     at 120 fps is resampled: the live window is sampled at 30 Hz)."""
-    from dvta_live.skeleton.readers import read_path
-    from dvta_live.skeleton.resample import resample_sequence
 
     clips = []
     for path in paths:

@@ -31,10 +31,14 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
+from dvta_live.backbone.checkpoint import DEFAULT_RECIPES, build_backbone, save_backbone
 from dvta_live.backbone.config import RUN_FILES, BackboneTrainConfig, ClassChoice
+from dvta_live.backbone.extract import read_data, split_unseen
 from dvta_live.errors import UserError
-from dvta_live.skeleton.recipe import Recipe
+from dvta_live.outputs import check_output, write_text_atomic
+from dvta_live.skeleton.recipe import Recipe, get_recipe
 from dvta_live.skeleton.sequence import SkeletonSequence
+from dvta_live.skeleton.splits import parse_ids, seen_classes
 from dvta_live.training import lr_at, pick_device
 
 
@@ -254,11 +258,6 @@ def train_backbone(data: Sequence[Path], out: Path, classes: ClassChoice | None 
     """Train a backbone classifier on the seen classes of ``data`` (unseen sequences are dropped before
     anything sees them) into the run folder ``out``: the best epoch on the validation subjects as
     backbone.safetensors, last.pt to resume, history.json. ``on_start`` gets one line describing the run."""
-    from dvta_live.backbone.checkpoint import DEFAULT_RECIPES, build_backbone, save_backbone
-    from dvta_live.backbone.extract import read_data, split_unseen
-    from dvta_live.outputs import check_output, write_text_atomic
-    from dvta_live.skeleton.recipe import get_recipe
-    from dvta_live.skeleton.splits import parse_ids, seen_classes
 
     classes, config = classes or ClassChoice(), config or BackboneTrainConfig()
     if arch not in DEFAULT_RECIPES:

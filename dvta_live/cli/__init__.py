@@ -12,8 +12,8 @@ from dvta_live.cli.data import register as register_data
 from dvta_live.cli.doctor import register as register_doctor
 from dvta_live.cli.export import register as register_export
 from dvta_live.cli.head import register as register_head
-from dvta_live.cli.labels import app as labels_app
-from dvta_live.cli.labels import teach_command
+from dvta_live.cli.labels import register as register_labels
+from dvta_live.cli.model import register as register_model
 from dvta_live.cli.run import register as register_live
 from dvta_live.console import err_console
 from dvta_live.errors import UserError
@@ -36,11 +36,11 @@ app = typer.Typer(
 
 # Each command group's module only parses options: importing them is cheap (no torch or text model).
 register_data(app)
-app.add_typer(labels_app, name="labels")
-app.command("teach")(teach_command)
+register_labels(app)
 register_backbone(app)
 register_head(app)
 register_live(app)
+register_model(app)
 register_export(app)
 register_doctor(app)
 

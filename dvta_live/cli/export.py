@@ -15,7 +15,7 @@ from rich.table import Table
 
 from dvta_live.console import console, err_console
 from dvta_live.errors import UserError
-from dvta_live.export.profile import ProfileBounds
+from dvta_live.exporters.profile import ProfileBounds
 
 _BOUNDS = ProfileBounds()  # the engine profile's defaults: the same ones ONNX Runtime's TensorRT provider uses
 
@@ -95,7 +95,7 @@ def export_command(
 
       dvta export -m models/my-model --format engine --max-batch 32 --max-classes 128 --check
     """
-    from dvta_live.export.exporter import EngineOptions, export
+    from dvta_live.exporters.exporter import EngineOptions, export
 
     options = EngineOptions(graph, ProfileBounds(min_batch, opt_batch, max_batch, min_classes, opt_classes,
                                                  max_classes), fp16, timing_cache, workspace)

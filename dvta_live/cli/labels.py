@@ -19,7 +19,7 @@ from dvta_live.errors import UserError
 from dvta_live.labels.bundled import DEFAULT_BUNDLED, bundled_labels, bundled_labels_path
 from dvta_live.labels.loader import LabelsError, check_labels, load_labels, read_text
 
-app = typer.Typer(
+labels_app = typer.Typer(
     name="labels",
     help=(
         "The labels file: the actions the live recognizer scores, each with a context description.\n\n"
@@ -49,7 +49,7 @@ def _path(file: Path | None) -> Path:
     return file if file is not None else bundled_labels_path(DEFAULT_BUNDLED)
 
 
-@app.command("list")
+@labels_app.command("list")
 def list_(
     file: FileOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the actions as JSON.")] = False,
@@ -88,7 +88,7 @@ def list_(
     console.print(f"text model: {escape(labels.text_model or 'all-MiniLM-L6-v2 (default)')}")
 
 
-@app.command()
+@labels_app.command()
 def check(file: FileOpt = None) -> None:
     """Validate a labels file: YAML syntax, names, context, duplicates, unknown keys (no model needed).
 
@@ -143,7 +143,7 @@ def _text_model_note(spec: str | None, path: Path) -> str | None:
             "Face cache: it will be downloaded at first use (needs internet), and fails if no such model exists")
 
 
-@app.command()
+@labels_app.command()
 def encode(
     file: FileOpt = None,
     text_model: Annotated[str | None, typer.Option(
@@ -203,7 +203,7 @@ def encode(
         console.print(f"wrote {escape(str(out))}")
 
 
-@app.command()
+@labels_app.command()
 def add(
     name: Annotated[str, typer.Argument(help="The action name, e.g. \"wave with the left hand\".")],
     context: Annotated[list[str] | None, typer.Option(
@@ -249,7 +249,7 @@ def add(
                   f"{escape(str(path))} ({len(result.labels)} actions)")
 
 
-@app.command()
+@labels_app.command()
 def remove(
     name: Annotated[str, typer.Argument(help="The action name or one of its aliases (case-insensitive).")],
     file: FileOpt = None,
@@ -268,7 +268,7 @@ def remove(
                   f"({len(result.labels)} actions left)")
 
 
-@app.command()
+@labels_app.command()
 def init(
     dest: Annotated[Path, typer.Argument(help="The new labels file to create.")],
     source: Annotated[str, typer.Option(
@@ -341,3 +341,8 @@ def teach_command(
             action = event.result.action
             console.print(f"[green]added[/] {len(event.saved)} example(s) to {escape(action.name)} (line "
                           f"{action.line} of {escape(str(path))}; {len(action.examples)} in all)")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(labels_app, name="labels")
+    app.command("teach")(teach_command)

@@ -13,7 +13,7 @@ import typer
 from rich.markup import escape
 
 from dvta_live.console import console, err_console
-from dvta_live.conventions import BRIDGE_WEIGHT, EXAMPLE_WEIGHT, MAX_BODIES
+from dvta_live.conventions import EXAMPLE_WEIGHT, MAX_BODIES
 from dvta_live.errors import UserError
 from dvta_live.realtime.scoring import LiveConfig
 
@@ -25,8 +25,6 @@ if TYPE_CHECKING:
     from dvta_live.labels.watcher import LabelsState
     from dvta_live.realtime.live import FrameResult, Prediction, Stats
 
-model_app = typer.Typer(help="Recogniser models: a folder with a backbone and a DVTA head.",
-                        no_args_is_help=True)
 
 
 INTERRUPTED = "stopped by the user (Ctrl-C)"
@@ -142,13 +140,13 @@ def run_command(
         from dvta_live.model import default_model
         from dvta_live.pose.inputs import bundled_demo_source, open_input
         from dvta_live.pose.sources import check_source
-        from dvta_live.realtime.display import Window
+        from dvta_live.realtime.display import Viewer
 
         if ctrl_c.pressed.is_set():  # Ctrl-C during the imports above
             raise typer.Exit(130)
         config = _live_config(window=window, stride=stride, threshold=threshold, smoothing=smoothing, top=top,
                               loop=loop)
-        viewer = Window() if show else None  # refuse --show before any heavy loading
+        viewer = Viewer() if show else None  # refuse --show before any heavy loading
         spec = source if source is not None else str(bundled_demo_source())
         check_source(spec)  # a missing file or a still image: said before the model loads
         labels_path = labels if labels is not None else bundled_labels_path()
@@ -301,35 +299,5 @@ class _RunOutputs:
             self.writer.close()
 
 
-@model_app.command("pack")
-def pack_command(
-    backbone: Annotated[Path, typer.Option("--backbone", "-b", help="Backbone .safetensors.")],
-    head: Annotated[Path, typer.Option("--head", "-H", help="Head .safetensors from dvta train-head.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Model folder to write.")],
-    bridge_weight: Annotated[float | None, typer.Option(
-        min=0.0, help="Weight of the backbone's own classifier, matched to the labels through their "
-        f"contexts, beside the head's scores (0: the head alone). Default: {BRIDGE_WEIGHT:g} when the backbone "
-        "has a classifier; chosen in bench/results/bridge_weight.md).")] = None,
-) -> None:
-    """Put a backbone and a DVTA head into one model folder (checked to fit together).
-
-    A backbone with a classifier (the official Shift-GCN weights: NTU RGB+D 120's actions) lends it to
-    the head as a second opinion on every labels file (the bridge, see dvta_live/dvta/bridge.py).
-
-    Example: dvta model pack -b runs/utd/backbone.safetensors -H heads/utd.safetensors -o models/utd
-    """
-    from dvta_live.model import load_model_net, pack_model
-
-    folder = pack_model(backbone, head, out, bridge_weight=bridge_weight)
-    model, info = load_model_net(folder)
-    bridge = model.head.bridge
-    console.print(f"model {escape(str(folder))}: {info.architecture}, recipe {info.recipe.name} "
-                  f"(window {info.window}), text {escape(info.text_model)} ({info.text_dim}-d), "
-                  f"{len(info.training_classes)} training classes"
-                  + (f", bridge over {bridge.num_classes} classifier classes (weight {float(bridge.weight):g})"
-                     if bridge is not None else ""))
-
-
 def register(app: typer.Typer) -> None:
     app.command("run")(run_command)
-    app.add_typer(model_app, name="model")

@@ -26,6 +26,9 @@ from torch import Tensor, nn
 # (scripts/build_default_model.py's held-out check, bench/results/bridge_weight.md), not on the real-video
 # clips, which only measure.
 from dvta_live.conventions import BRIDGE_WEIGHT
+from dvta_live.labels.bundled import bundled_labels
+from dvta_live.labels.loader import load_labels
+from dvta_live.labels.schema import Action, Labels, name_key
 
 DEFAULT_TEMPERATURE = 0.1
 
@@ -78,15 +81,22 @@ def classifier_of(backbone: nn.Module) -> nn.Linear | None:
     fc = getattr(backbone, "fc", None)
     if fc is None and hasattr(backbone, "gcn"):
         fc = getattr(backbone.gcn, "fc", None)
-    return fc if isinstance(fc, nn.Linear) else None
+    if not isinstance(fc, nn.Linear):
+        return None
+    width = int(getattr(backbone, "feature_dim", fc.in_features))
+    if fc.in_features < width:  # X3D: 216 pooled values zero-padded to the head's 256; zero columns, same logits
+        wide = nn.Linear(width, fc.out_features)
+        with torch.no_grad():
+            wide.weight.zero_()
+            wide.weight[:, : fc.in_features] = fc.weight
+            wide.bias.copy_(fc.bias)
+        return wide
+    return fc
 
 
 def class_texts(class_names: tuple[str, ...] | list[str], encoder: object) -> Tensor:
     """[K, D] context embeddings of a classifier's classes: the context a bundled labels file gives each
     name (ntu120, everyday: same name, case and quotes ignored), else the name itself."""
-    from dvta_live.labels.bundled import bundled_labels
-    from dvta_live.labels.loader import load_labels
-    from dvta_live.labels.schema import Action, Labels
 
     known: dict[str, Action] = {}
     for path in bundled_labels().values():
@@ -100,7 +110,6 @@ def class_texts(class_names: tuple[str, ...] | list[str], encoder: object) -> Te
 
 
 def _name_key(name: str) -> str:
-    from dvta_live.labels.schema import name_key
 
     return name_key(name.rstrip("."))
 

@@ -26,7 +26,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
+from dvta_live.dvta.features import class_texts_from_dict, load_features
+from dvta_live.dvta.headfile import load_head
 from dvta_live.errors import UserError
+from dvta_live.outputs import atomic_path
+from dvta_live.training import pick_device
 
 if TYPE_CHECKING:
     from dvta_live.dvta.features import ClassTexts, FeatureSet
@@ -203,7 +207,6 @@ def save_confusion_png(matrix: np.ndarray, names: Sequence[str], path: str | Pat
     except ImportError:
         raise UserError("matplotlib is not installed, so no confusion-matrix PNG can be drawn",
                         fix="pip install matplotlib, or pass --no-confusion") from None
-    from dvta_live.outputs import atomic_path
 
     out = Path(path)
     k = len(names)
@@ -319,9 +322,6 @@ def evaluate_head_file(head: str | Path, features: str | Path, texts: ClassTexts
     ``texts`` default to the names and contexts the head was trained with, re-encoded with its text
     model; ``calibration`` to the factor chosen on validation at training. The head's classes are checked
     against the folder's labels before any scoring; the confusion PNG is checked as an output first."""
-    from dvta_live.dvta.features import class_texts_from_dict, load_features
-    from dvta_live.dvta.headfile import load_head
-    from dvta_live.training import pick_device
 
     head, features = Path(head), Path(features)
     model, info = load_head(head, pick_device(device))

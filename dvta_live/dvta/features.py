@@ -35,6 +35,9 @@ import numpy as np
 
 from dvta_live.conventions import FEATURE_DIM
 from dvta_live.errors import UserError
+from dvta_live.labels import Action, Labels, bundled_labels, get_encoder, load_labels
+from dvta_live.outputs import atomic_path, check_output, write_text_atomic
+from dvta_live.skeleton import classnames as cn
 
 META_FILES = ("features.json", "meta.json", "metadata.json")
 # (features file, labels file, required); the zero-shot pair also accepts SMIE/DVTA's test.npy names
@@ -225,7 +228,6 @@ FEATURE_FILES = (*TRAIN, *ZTEST, *GTEST, META_FILES[0])  # what save_features wr
 
 def check_features_out(folder: str | Path, inputs: Sequence[str | Path | None] = ()) -> Path:
     """Refuse a features folder to write before any work: not over an input, writable (outputs.py)."""
-    from dvta_live.outputs import check_output
 
     expanded: list[str | Path | None] = []
     for item in inputs:  # a features folder given as an input stands for the files in it
@@ -243,7 +245,6 @@ def save_features(folder: str | Path, train: np.ndarray, train_labels: np.ndarra
 
     Each file is written atomically; a gtest pair left from an earlier extraction is removed when this
     one has none, so the folder never mixes two extractions."""
-    from dvta_live.outputs import atomic_path, write_text_atomic
 
     root = Path(folder)
     arrays = {TRAIN: (train, train_labels), ZTEST: (ztest, z_labels)}
@@ -302,7 +303,6 @@ class ClassTexts:
 
 def _encode(names: list[str], contexts: list[tuple[str, ...]], model: str | None, source: str, kind: str,
             cache_dir: str | Path | None = None, base_dir: Path | None = None) -> ClassTexts:
-    from dvta_live.labels import Action, Labels, get_encoder
 
     labels = Labels(tuple(Action(n, c) for n, c in zip(names, contexts)), model)
     encoder = get_encoder(model, base_dir=base_dir, cache_dir=cache_dir)
@@ -314,7 +314,6 @@ def _encode(names: list[str], contexts: list[tuple[str, ...]], model: str | None
 def class_texts_from_labels(spec: str | Path, *, model: str | None = None,
                             cache_dir: str | Path | None = None) -> ClassTexts:
     """A labels file (path) or a bundled labels name ("ntu120", "utd-mhad", ...), encoded."""
-    from dvta_live.labels import bundled_labels, load_labels
 
     path = Path(spec)
     if not path.exists() and str(spec) in bundled_labels():
@@ -328,7 +327,6 @@ def class_texts_from_labels(spec: str | Path, *, model: str | None = None,
 def read_class_names(spec: str | Path) -> tuple[list[str], str]:
     """Class names in id order from a built-in list name, a .txt (one per line, or ``a12 name`` lines as
     in a dataset's classes.txt) or a .json list. Returns (names, source)."""
-    from dvta_live.skeleton import classnames as cn
 
     builtin = {"ntu60": cn.NTU60_CLASSES, "ntu120": cn.NTU120_CLASSES, "pku51": cn.PKU_MMD51_CLASSES,
                "utd-mhad": cn.UTD_MHAD_CLASSES, "nw-ucla": cn.NW_UCLA_CLASSES,

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dvta_live.errors import UserError
+from dvta_live.outputs import atomic_path, write_text_atomic
 
 if TYPE_CHECKING:  # torch loads with the weights, not with the metadata
     import torch
@@ -397,7 +398,6 @@ def save_head(path: str | Path, head: DVTAHead, info: HeadInfo, half: bool = Fal
 
     from safetensors.torch import save_file
 
-    from dvta_live.outputs import atomic_path, write_text_atomic
 
     p = Path(path)
     if p.suffix != ".safetensors":

@@ -23,7 +23,10 @@ from typing import Any
 
 import numpy as np
 
+from dvta_live.dvta.features import check_features_out, load_features, save_features
 from dvta_live.errors import UserError
+from dvta_live.labels import bundled_labels, load_labels
+from dvta_live.skeleton.splits import parse_classes
 
 
 @dataclass(frozen=True)
@@ -37,7 +40,6 @@ class MergeResult:
 
 
 def _labels_path(spec: str | Path) -> Path:
-    from dvta_live.labels import bundled_labels
 
     path = Path(spec)
     if not path.exists() and str(spec) in bundled_labels():
@@ -47,7 +49,6 @@ def _labels_path(spec: str | Path) -> Path:
 
 def _source_samples(folder: Path) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
     """Every sample of a features folder (train + ztest; gtest repeats them) and its metadata."""
-    from dvta_live.dvta.features import load_features
 
     feats = load_features(folder)
     names = feats.metadata.get("class_names")
@@ -62,9 +63,6 @@ def _source_samples(folder: Path) -> tuple[np.ndarray, np.ndarray, dict[str, Any
 def merge_features(sources: Sequence[str | Path], labels: str | Path, out: str | Path,
                    unseen: str | None = None) -> MergeResult:
     """Write one features folder from ``sources`` with class ids of the ``labels`` file (see module doc)."""
-    from dvta_live.dvta.features import check_features_out, save_features
-    from dvta_live.labels import load_labels
-    from dvta_live.skeleton.splits import parse_classes
 
     if not sources:
         raise UserError("no features folders to merge", fix="give one or more folders")

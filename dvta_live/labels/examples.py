@@ -1,5 +1,5 @@
 """Recorded examples of an action (``examples:`` in a labels file): the ``path[#start-end]`` syntax,
-where a labels file's stored examples live, and storing a new one there.
+and where a labels file's stored examples live (``teach.save_example`` stores one there).
 
 An example is ``path[#start-end]`` (seconds), relative to the labels file. Examples the commands add
 (``dvta labels add --example``, ``dvta teach``: :mod:`dvta_live.teach`) are stored as
@@ -12,15 +12,10 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import replace
 from pathlib import Path
-
-import numpy as np
 
 from dvta_live.errors import UserError
 from dvta_live.labels.schema import Example
-from dvta_live.skeleton.sequence import SkeletonDataset, SkeletonSequence
-from dvta_live.skeleton.store import save_dataset
 
 CLIP_SUFFIX = ".dvta.safetensors"
 _RANGE = re.compile(r"\s*([0-9]*\.?[0-9]+)\s*-\s*([0-9]*\.?[0-9]+)\s*")
@@ -72,37 +67,5 @@ def examples_folder(labels_path: str | Path) -> Path:
 
 # --- storing examples -----------------------------------------------------------------------------------
 
-def _slug(name: str) -> str:
-    slug = re.sub(r"[^a-z0-9]+", "-", name.casefold()).strip("-")
-    return slug[:60].strip("-") or "example"
 
-
-def save_example(seq: SkeletonSequence, labels_path: str | Path, action_name: str) -> Path:
-    """Write ``seq`` as ``<slug>-<n>.dvta.safetensors`` (the first free n) in the labels file's examples
-    folder, atomically; returns the path."""
-
-
-    folder = examples_folder(labels_path)
-    slug = _slug(action_name)
-    n = 1
-    while (folder / f"{slug}-{n}{CLIP_SUFFIX}").exists():
-        n += 1
-    path = folder / f"{slug}-{n}{CLIP_SUFFIX}"
-    seq = replace(seq, name=path.name[: -len(CLIP_SUFFIX)], label=0,
-                  data=np.ascontiguousarray(seq.data, dtype=np.float32))
-    save_dataset(SkeletonDataset("dvta-example", (action_name,), (seq,)), path)
-    return path
-
-
-def entry_for(stored: Path, labels_path: str | Path) -> str:
-    """How the labels file names a stored clip: relative to its folder, with forward slashes."""
-    base = Path(labels_path).resolve().parent
-    try:
-        return stored.resolve().relative_to(base).as_posix()
-    except ValueError:
-        return stored.resolve().as_posix()
-
-
-
-__all__ = ["CLIP_SUFFIX", "RANGE_FIX", "entry_for", "examples_folder", "parse_example", "save_example",
-           "split_source"]
+__all__ = ["CLIP_SUFFIX", "RANGE_FIX", "examples_folder", "parse_example", "split_source"]

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from dvta_live.outputs import atomic_path
+
 _SPACES = re.compile(r"\s+")
 # Curly quotes and dashes a user cannot easily type in a shell (NTU uses "person’s"); fold them so
 # `dvta labels remove "grab other person's stuff"` finds the entry.
@@ -111,7 +113,6 @@ class TextTensor:
 
     def save(self, path: str | Path) -> Path:
         """Write to .safetensors (names and model in the metadata) or .npz; returns the path."""
-        from dvta_live.outputs import atomic_path
 
         p = Path(path)
         if p.suffix.lower() not in (".safetensors", ".npz"):

@@ -183,7 +183,6 @@ class Take:
         return enough_person(self.with_person, self.frames)
 
     def sequence(self, name: str, source: str) -> SkeletonSequence:
-        from dvta_live.skeleton.sequence import SkeletonSequence
 
         return SkeletonSequence(self.data, name=name, source=source, fps=self.fps,
                                 meta={"frames_with_person": self.with_person})

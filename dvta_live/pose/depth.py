@@ -68,7 +68,7 @@ class Intrinsics:
 
 
 @dataclass(frozen=True)
-class LiftResult:
+class DepthPoints:
     """Camera-space points [N, 3] (metres, image camera axes) and which of them came from depth."""
 
     points: np.ndarray
@@ -96,7 +96,7 @@ def patch_depth_m(depth_mm: np.ndarray, uv: np.ndarray, radius: int = 2) -> np.n
     return out
 
 
-def lift_points(
+def deproject_points(
     image_xy: np.ndarray,
     fallback: np.ndarray,
     depth_mm: np.ndarray,
@@ -104,7 +104,7 @@ def lift_points(
     *,
     radius: int = 2,
     max_deviation_m: float = 0.35,
-) -> LiftResult | None:
+) -> DepthPoints | None:
     """Lift image points to camera space with an aligned depth image.
 
     image_xy [N, 2]: pixel coordinates with the image's top-left *corner* at 0 (MediaPipe's normalised
@@ -144,4 +144,4 @@ def lift_points(
     if not inlier.any():
         return None
     points = np.where(inlier[:, None], lifted, fallback + offset)
-    return LiftResult(points=points.astype(np.float32), from_depth=inlier, offset=offset.astype(np.float32))
+    return DepthPoints(points=points.astype(np.float32), from_depth=inlier, offset=offset.astype(np.float32))

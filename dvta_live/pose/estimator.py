@@ -19,7 +19,7 @@ position is lost (spine_base sits near the origin every frame). The smie50 recip
 spine_shoulder, so its model input does not change; recipes that keep trajectories (shiftgcn300 centres
 on body 0's spine_mid, so a second body's position relative to the first) see both people at the
 origin. With a depth stream (``Frame.depth`` + ``Frame.intrinsics``) landmarks are lifted to metric
-camera space (``depth.lift_points``), which restores positions.
+camera space (``depth.deproject_points``), which restores positions.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from dvta_live.errors import UserError
-from dvta_live.pose.depth import lift_points
+from dvta_live.pose.depth import deproject_points
 from dvta_live.pose.sources import Frame
 from dvta_live.skeleton.coco17 import MEDIAPIPE_TO_COCO17, NUM_KEYPOINTS, front_view_keypoints
 from dvta_live.skeleton.convert import mediapipe33_to_ntu25
@@ -394,7 +394,7 @@ class PoseEstimator:
                 continue
             points = world[d]
             if use_depth:
-                lift = lift_points(image_xy[d], world[d], frame.depth, frame.intrinsics)  # type: ignore[arg-type]
+                lift = deproject_points(image_xy[d], world[d], frame.depth, frame.intrinsics)  # type: ignore[arg-type]
                 if lift is not None:
                     points, lifted[s] = lift.points, True
             joints[..., s] = mediapipe33_to_ntu25(points, self.mirrored).T

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dvta_live.errors import UserError
+from dvta_live.pose.sources import LoopedSource, check_source, open_source
 
 if TYPE_CHECKING:
     from dvta_live.pose.estimator import PoseEstimator
@@ -58,7 +59,6 @@ def open_input(spec: str | int | Path | None = None, *, realtime: bool = True, m
                loop: int = 1, pose_model: str = "lite", people: int = 2) -> LiveInput:
     """Open a source spec (None: the bundled demo; see ``realtime.sources``), played ``loop`` times
     (0: forever), with a MediaPipe pose estimator when it gives images."""
-    from dvta_live.pose.sources import LoopedSource, check_source, open_source
 
     spec = str(bundled_demo_source() if spec is None else spec)
     if loop < 0:

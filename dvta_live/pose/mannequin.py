@@ -20,9 +20,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from dvta_live.conventions import DEFAULT_FPS
+from dvta_live.pose.estimator import PoseEstimator
+from dvta_live.pose.sources import Frame
 from dvta_live.skeleton.layouts import NTU25
 from dvta_live.skeleton.sequence import MAX_BODIES, NUM_COORDS, NUM_JOINTS, SkeletonDataset
-from dvta_live.skeleton.views import _rotation
+from dvta_live.skeleton.views import _rotation, live_window
 
 _J = {name: i for i, name in enumerate(NTU25.joints)}
 Colour = tuple[int, int, int]  # BGR
@@ -224,7 +226,6 @@ def through_pose_estimator(data: np.ndarray, fps: float, camera: Camera, look: L
     """A 3-D clip [3, T, 25, M] at ``fps`` as the live loop would see it: drawn from ``camera`` at
     ``out_fps`` and passed through ``estimator`` (a ``realtime.pose.PoseEstimator``; it is reset first).
     Returns the estimator's joints [3, T', 25, 2] (body 0 only; zeros where it found nobody)."""
-    from dvta_live.pose.sources import Frame
 
     placed = place(data, camera)
     step = max(fps / out_fps, 1.0)
@@ -253,8 +254,6 @@ def camera_dataset(dataset: SkeletonDataset, *, views: int | Sequence[int] = 1, 
     camera and look, all drawn from ``seed``, the view and the clip's index, so that a run repeats exactly
     and views can be made apart (``views`` a list of view ids) and joined. Labels, names and subjects are
     kept; the clips come back at ``out_fps``, view after view. ``on_clip()`` after each clip."""
-    from dvta_live.pose.estimator import PoseEstimator
-    from dvta_live.skeleton.views import live_window
 
     clips = []
     with PoseEstimator(pose_model, num_people=1) as estimator:

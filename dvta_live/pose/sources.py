@@ -45,7 +45,7 @@ import numpy as np
 
 from dvta_live.errors import UserError
 from dvta_live.pose.depth import Intrinsics
-from dvta_live.skeleton.readers import file_format
+from dvta_live.skeleton.readers import file_format, read_path
 
 REALSENSE_INSTALL = "pip install 'dvta-live[realsense]'"
 DEFAULT_FPS = 30.0
@@ -455,7 +455,6 @@ class SkeletonReplaySource(Source):
 
     @classmethod
     def open(cls, spec: str, path: Path, selector: str | None, realtime: bool) -> SkeletonReplaySource:
-        from dvta_live.skeleton.readers import read_path
 
         dataset = read_path(path)  # raises DataError (a UserError naming the file and the fix)
         sequences = tuple(dataset.sequences)

@@ -327,7 +327,7 @@ class VideoSaver:
             self._target.close()  # moves the finished video into place
 
 
-class Window:
+class Viewer:
     """``--show``: an OpenCV window; closing it or pressing q / Esc asks the loop to stop."""
 
     NAME = "dvta run"
@@ -352,5 +352,5 @@ class Window:
         cv2.destroyAllWindows()
 
 
-__all__ = ["JsonlWriter", "LiveView", "Segment", "VideoSaver", "Window", "display_problem", "draw_overlay", "has_display",
+__all__ = ["JsonlWriter", "LiveView", "Segment", "VideoSaver", "Viewer", "display_problem", "draw_overlay", "has_display",
            "prediction_line", "print_summary", "segments"]

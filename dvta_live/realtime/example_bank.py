@@ -31,6 +31,8 @@ from dvta_live.dvta.examples import DEFAULT_SHARPNESS, EXAMPLE_WEIGHT, example_s
 from dvta_live.errors import UserError
 from dvta_live.labels.schema import Example, Labels
 from dvta_live.model import model_sha256
+from dvta_live.outputs import atomic_path
+from dvta_live.pose.clips import load_example
 from dvta_live.realtime.buffer import TimeWindow
 
 HOP_S = 1.0  # one example window per second of a clip (a 3-s take gives one, a 6-s take four)
@@ -143,7 +145,6 @@ class ExampleBank:
     def _load_clip(self, example: Example) -> Any:
         if self._load is not None:
             return self._load(example)
-        from dvta_live.pose.clips import load_example
 
         return load_example(example, plane=self.runtime.info.recipe.plane)
 
@@ -156,7 +157,6 @@ class ExampleBank:
         return self._probe
 
     def _save(self, path: Path, feats: np.ndarray) -> None:
-        from dvta_live.outputs import atomic_path
 
         try:
             path.parent.mkdir(parents=True, exist_ok=True)

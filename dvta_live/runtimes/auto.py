@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from dvta_live.errors import UserError
-from dvta_live.export.common import DEFAULT_STEM
-from dvta_live.export.engine import tensorrt_missing
-from dvta_live.export.onnx_export import export_to_cache, find_onnx_export
+from dvta_live.exporters.common import DEFAULT_STEM
+from dvta_live.exporters.engine import tensorrt_missing
+from dvta_live.exporters.onnx_export import export_to_cache, find_onnx_export
 from dvta_live.model import load_model_net, model_sha256
 from dvta_live.runtimes.base import RUNTIMES, Runtime
 from dvta_live.runtimes.onnx_runtime import OnnxRuntime

@@ -1,15 +1,5 @@
-"""One small interface over the ways to run a recogniser (PyTorch eager here; ONNX Runtime and TensorRT
-beside it), used by the live loop, evaluation and the benchmarks.
-
-    runtime = open_runtime("models/default", "auto")
-    text = runtime.prepare_text(labels_tensor.embeddings)   # once per labels file: [C, 2, D]
-    scores = runtime.scores(windows, text)                  # per window: recipe output [B, 3, T, 25, 2]
-
-``prepare_text`` returns an opaque, immutable handle: the class side of the DVTA head computed once
-(``DVTAHead.encode_text``), so a hot reload swaps one reference and a window in flight keeps the handle
-it started with. Inputs are the recipe's output (``runtime.info.recipe.apply``), never raw skeletons:
-preprocessing lives in one place, in numpy, identical for every runtime.
-"""
+"""The interface every runtime implements (``Runtime``) and its opaque class side (``PreparedText``); see
+the package docstring for how they are used."""
 
 from __future__ import annotations
 
@@ -19,8 +9,9 @@ from typing import Any
 
 import numpy as np
 
+from dvta_live.dvta.examples import example_side
 from dvta_live.errors import UserError
-from dvta_live.export.profile import ProfileBounds
+from dvta_live.exporters.profile import ProfileBounds
 from dvta_live.model import ModelInfo
 
 RUNTIMES = ("auto", "tensorrt", "onnx", "torch")
@@ -97,7 +88,6 @@ class Runtime(ABC):
 
     def _check_examples(self, examples: Examples | None, num_classes: int) -> tuple[np.ndarray, np.ndarray]:
         """The example side as float32 arrays, the all-zero row (adds nothing) when there is none."""
-        from dvta_live.dvta.examples import example_side
 
         if examples is None:
             return example_side(np.zeros((0, self.info.feature_dim)), [], num_classes, feature_dim=self.info.feature_dim)

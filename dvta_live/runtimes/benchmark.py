@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from dvta_live.runtimes.base import Runtime
+from dvta_live.skeleton.recipe import Recipe
 
 
 @dataclass(frozen=True)
@@ -32,10 +33,9 @@ class BenchRow:
         return asdict(self)
 
 
-def bench_windows(window: int, batch: int, seed: int = 0) -> np.ndarray:
-    """Inputs of the right shape and scale (recipe outputs are body-centred metres, |x| < ~2); speed does
-    not depend on the values."""
-    return (np.random.default_rng(seed).standard_normal((batch, 3, window, 25, 2)) * 0.5).astype(np.float32)
+def bench_windows(recipe: Recipe, batch: int, seed: int = 0) -> np.ndarray:
+    """Inputs of the recipe's shape and scale (``Recipe.random_input``); speed does not depend on the values."""
+    return recipe.random_input(batch, seed)
 
 
 def time_runtime(runtime: Runtime, batch: int, classes: int, *, min_time_s: float = 1.0, min_runs: int = 3,
@@ -46,7 +46,7 @@ def time_runtime(runtime: Runtime, batch: int, classes: int, *, min_time_s: floa
     start = time.perf_counter()
     prepared = runtime.prepare_text(text)
     prepare_ms = (time.perf_counter() - start) * 1e3
-    windows = bench_windows(runtime.info.window, batch)
+    windows = bench_windows(runtime.info.recipe, batch)
     for _ in range(warmup):
         runtime.scores(windows, prepared)
     times: list[float] = []

@@ -25,8 +25,10 @@ from typing import Any
 import numpy as np
 
 from dvta_live.errors import UserError
-from dvta_live.export.common import ExportPaths
+from dvta_live.exporters.common import ExportPaths
+from dvta_live.runtimes import OnnxRuntime, TensorRTRuntime, TorchRuntime
 from dvta_live.runtimes.base import Runtime
+from dvta_live.skeleton.readers import read_path
 from dvta_live.skeleton.recipe import Recipe
 
 # max |exported - eager| / max |eager| allowed per precision: fp32 graphs differ by reassociation only
@@ -75,7 +77,6 @@ def default_check_data() -> Path | None:
 def load_check_windows(paths: Sequence[str | Path], recipe: Recipe, limit: int | None = None
                        ) -> tuple[np.ndarray, list[str]]:
     """Skeleton files/folders -> (recipe windows [N, 3, window, 25, 2], source names); empty ones skipped."""
-    from dvta_live.skeleton.readers import read_path
 
     windows, names = [], []
     for path in paths:
@@ -143,7 +144,6 @@ def check_export(model: Path, paths: ExportPaths, data: list[Path] | None = None
                  classes: int = 60, engine: bool = False) -> tuple[list[Any], list[Path]]:
     """Eager PyTorch against the exported window graph (and whole graph, and engine) on up to ``samples``
     real skeleton windows and ``classes`` classes: (one result per export, the data read)."""
-    from dvta_live.runtimes import OnnxRuntime, TensorRTRuntime, TorchRuntime
     from dvta_live.runtimes.check import (
         check_text,
         check_whole_graph,

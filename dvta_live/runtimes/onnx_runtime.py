@@ -9,9 +9,9 @@ import numpy as np
 
 from dvta_live.cache import cache_folder
 from dvta_live.errors import UserError
-from dvta_live.export.common import TEXT_SIDE_NAMES
-from dvta_live.export.onnx_export import find_onnx_export
-from dvta_live.export.profile import WINDOW_INPUTS, ProfileBounds
+from dvta_live.exporters.common import TEXT_SIDE_NAMES
+from dvta_live.exporters.onnx_export import find_onnx_export
+from dvta_live.exporters.profile import WINDOW_INPUTS, ProfileBounds
 from dvta_live.model import load_model_net, model_sha256
 from dvta_live.runtimes.base import Examples, PreparedText, Runtime
 

@@ -8,7 +8,11 @@ from typing import Any
 import numpy as np
 
 from dvta_live.errors import UserError
-from dvta_live.export.profile import ProfileBounds
+from dvta_live.exporters import engine as _engine  # CudaDevice through the module: the one device seam
+from dvta_live.exporters.common import default_export_paths
+from dvta_live.exporters.engine import check_engine_header, read_engine_file, require_tensorrt
+from dvta_live.exporters.profile import ProfileBounds
+from dvta_live.model import load_model_net, model_sha256
 from dvta_live.runtimes.base import Examples, PreparedText, Runtime
 
 
@@ -26,18 +30,10 @@ class TensorRTRuntime(Runtime):
 
         import torch
 
-        from dvta_live.export.common import default_export_paths
-        from dvta_live.export.engine import (
-            CudaDevice,
-            check_engine_header,
-            read_engine_file,
-            require_tensorrt,
-        )
-        from dvta_live.model import load_model_net, model_sha256
 
         trt = require_tensorrt()
         self._torch, self._trt = torch, trt
-        self._cuda = CudaDevice(device)
+        self._cuda = _engine.CudaDevice(device)
         self.device = self._cuda.device
         self.model, self.info = load_model_net(model_path, self.device)
         self.engine_path = Path(engine) if engine is not None else default_export_paths(self.info).engine

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
+from dvta_live.dvta.examples import ExampleSide
+from dvta_live.model import load_model_net
 from dvta_live.runtimes.base import Examples, PreparedText, Runtime
 
 
@@ -15,7 +17,6 @@ class TorchRuntime(Runtime):
     def __init__(self, model_path: str | Path, device: str = "cpu", threads: int | None = None) -> None:
         import torch
 
-        from dvta_live.model import load_model_net
 
         if threads:
             torch.set_num_threads(threads)
@@ -25,7 +26,6 @@ class TorchRuntime(Runtime):
         self.name = "torch" if self.device.type == "cpu" else f"torch-{self.device.type}"
 
     def prepare_text(self, text: np.ndarray, examples: Examples | None = None) -> PreparedText:
-        from dvta_live.dvta.examples import ExampleSide
 
         text = self._check_text(text)
         keys, values = self._check_examples(examples, int(text.shape[0]))

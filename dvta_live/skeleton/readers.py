@@ -55,6 +55,7 @@ from dvta_live.skeleton.sequence import (
     SkeletonSequence,
     frames_to_sequence_array,
 )
+from dvta_live.skeleton.store import load_dataset
 
 NTU_FPS = 30.0
 UTD_MHAD_FPS = 30.0
@@ -661,7 +662,6 @@ def _read_ntu_file(path: Path) -> SkeletonDataset:
 
 
 def _store(path: Path) -> SkeletonDataset:
-    from dvta_live.skeleton.store import load_dataset
 
     return load_dataset(path)
 

@@ -69,6 +69,7 @@ from typing import Any
 import numpy as np
 
 from dvta_live.errors import UserError
+from dvta_live.skeleton.coco17 import front_view_keypoints
 from dvta_live.skeleton.layouts import NTU25, SPINE_MID, SPINE_SHOULDER
 from dvta_live.skeleton.posec3d import NUM_KEYPOINTS, keypoints_to_model_input
 from dvta_live.skeleton.retarget import to_ntu_proportions
@@ -244,7 +245,17 @@ class Recipe:
             x = _agcn_rotate(x)
         return np.ascontiguousarray(x.transpose(0, 4, 2, 3, 1), dtype=np.float32)
 
+    def random_input(self, batch: int, seed: int = 0) -> np.ndarray:
+        """[batch, *input_shape] float32 of plausible model input with random values (tracing graphs,
+        timing runtimes): joints ~ N(0, 0.5); keypoints inside the heatmap grid with scores in [0, 1]."""
+        x = np.random.default_rng(seed).standard_normal((batch, *self.input_shape)) * 0.5
+        if self.plane == "keypoints2d":
+            x = np.abs(x).clip(max=1.0) * np.array([self.size - 1, self.size - 1, 1.0]).reshape(1, 3, 1, 1, 1)
+        return x.astype(np.float32)
+
     def _apply_keypoints(self, x: np.ndarray) -> np.ndarray:
+        if x.ndim == 5 and x.shape[3] == NUM_JOINTS:  # a 3-D skeleton: seen from straight ahead
+            x = np.stack([front_view_keypoints(s) for s in x])
         if x.ndim != 5 or x.shape[1] != NUM_COORDS or x.shape[3] != NUM_KEYPOINTS or x.shape[4] != MAX_BODIES:
             raise ValueError(f"expected [N, 3, T, 17, 2] COCO-17 keypoints (x, y, score), got shape {list(x.shape)}")
         if not np.isfinite(x).all():

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from dvta_live.errors import DataError
+from dvta_live.outputs import atomic_path
 from dvta_live.skeleton.sequence import MAX_BODIES, NUM_COORDS, NUM_JOINTS, SkeletonDataset, SkeletonSequence
 
 FORMAT_NAME = "dvta-skeleton"
@@ -91,7 +92,6 @@ def save_dataset(dataset: SkeletonDataset, path: str | Path) -> Path:
     head = json.dumps(header, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     head += b" " * (-(8 + len(head)) % 8)  # safetensors pads the header so the data is 8-byte aligned
 
-    from dvta_live.outputs import atomic_path
 
     with atomic_path(path) as tmp, tmp.open("wb") as fh:  # a failed write leaves no half file
         fh.write(struct.pack("<Q", len(head)))

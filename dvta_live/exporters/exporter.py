@@ -8,11 +8,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from dvta_live.dvta.headfile import sidecar_path
 from dvta_live.errors import UserError
-from dvta_live.export.profile import ProfileBounds
+from dvta_live.exporters.engine import export_engine
+from dvta_live.exporters.profile import ProfileBounds
+from dvta_live.outputs import check_output
 
 if TYPE_CHECKING:
-    from dvta_live.export.common import ExportPaths
+    from dvta_live.exporters.common import ExportPaths
     from dvta_live.model import ModelInfo
 
 FORMATS = ("onnx", "engine")
@@ -45,7 +48,7 @@ def export(model: str | Path | None = None, format: str = "onnx", *, out: Path |
            split: bool = False, opset: int = 17, engine: EngineOptions | None = None) -> Exported:
     """Export ``model`` (None: the bundled one) as ``format`` (onnx | engine; an engine writes the ONNX
     graphs too) into ``out`` (a folder or X.onnx / X.engine; None: the model folder)."""
-    from dvta_live.export.common import ExportPaths, default_export_paths
+    from dvta_live.exporters.common import ExportPaths, default_export_paths
     from dvta_live.model import default_model, load_model_net
 
     engine = engine or EngineOptions()
@@ -54,7 +57,7 @@ def export(model: str | Path | None = None, format: str = "onnx", *, out: Path |
     if engine.graph not in GRAPHS:
         raise UserError(f"unknown --graph {engine.graph!r}", fix="use --graph window or --graph recognizer")
     if format == "engine":
-        from dvta_live.export.engine import tensorrt_missing
+        from dvta_live.exporters.engine import tensorrt_missing
 
         missing = tensorrt_missing()  # before minutes of ONNX export
         if missing:
@@ -75,7 +78,7 @@ def export_onnx_files(recognizer: Any, info: ModelInfo, paths: ExportPaths, *, s
                       opset: int = 17) -> dict[str, Path]:
     """The ONNX graphs (whole recogniser, text side, window side; with ``split`` backbone and head too)
     and the metadata file."""
-    from dvta_live.export.onnx_export import export_onnx
+    from dvta_live.exporters.onnx_export import export_onnx
 
     result = export_onnx((recognizer, info), paths.folder / f"{paths.stem}.onnx", split=split, opset=opset)
     return {**dict(result.files), "metadata": paths.metadata}
@@ -83,8 +86,7 @@ def export_onnx_files(recognizer: Any, info: ModelInfo, paths: ExportPaths, *, s
 
 def export_engine_file(paths: ExportPaths, options: EngineOptions, notes: list[str]) -> Path:
     """A TensorRT engine of the exported window (or whole-recogniser) graph; notes say what was replaced."""
-    from dvta_live.export.engine import export_engine
-    from dvta_live.export.onnx_export import onnx_metadata
+    from dvta_live.exporters.onnx_export import onnx_metadata
 
     source = paths.window if options.graph == "window" else paths.recognizer
     export_engine(source, paths.engine, metadata=onnx_metadata(source), profile=options.profile, fp16=options.fp16,
@@ -96,8 +98,6 @@ def export_engine_file(paths: ExportPaths, options: EngineOptions, notes: list[s
 def check_export_out(paths: ExportPaths, info: ModelInfo, split: bool, engine: bool,
                      timing_cache: Path | None) -> None:
     """Every file the export writes: not one of the model's files, writable; before minutes of export."""
-    from dvta_live.dvta.headfile import sidecar_path
-    from dvta_live.outputs import check_output
 
     names = [paths.recognizer, paths.text, paths.window, paths.metadata]
     names += [paths.backbone, paths.head] if split else []

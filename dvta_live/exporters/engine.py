@@ -22,7 +22,7 @@ from typing import Any
 
 from dvta_live.cuda import CudaDevice, gpu_identity
 from dvta_live.errors import UserError
-from dvta_live.export.profile import (
+from dvta_live.exporters.profile import (
     EXAMPLE_SIDE_NAMES,
     FEATURE_DIM,
     TEXT_SIDE_NAMES,

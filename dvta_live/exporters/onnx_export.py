@@ -22,7 +22,7 @@ from torch import Tensor, nn
 
 from dvta_live.dvta.head import DVTAHead, TextSideScorer
 from dvta_live.errors import UserError
-from dvta_live.export.common import (
+from dvta_live.exporters.common import (
     EXPORT_FORMAT_VERSION,
     METADATA_KEY,
     OPSET,
@@ -110,9 +110,7 @@ def _graph_module(name: str, model: ModelNet) -> nn.Module:
 
 def _trace_inputs(name: str, model: ModelNet, info: ModelInfo) -> tuple[Tensor, ...]:
     gen = torch.Generator().manual_seed(0)
-    skeleton = torch.randn(_TRACE_B, *info.recipe.input_shape, generator=gen)
-    if info.recipe.plane == "keypoints2d":  # keypoints inside the heatmap grid, scores in [0, 1]
-        skeleton = skeleton.abs().clamp(max=1.0) * torch.tensor([info.recipe.size - 1, info.recipe.size - 1, 1.0]).view(1, 3, 1, 1, 1)
+    skeleton = torch.from_numpy(info.recipe.random_input(_TRACE_B))  # values do not shape the graph
     text = torch.randn(_TRACE_C, 2, info.text_dim, generator=gen)
     if name == "recognizer":
         return skeleton, text

@@ -20,9 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from dvta_live import __version__
 from dvta_live.cache import cache_folder
 from dvta_live.errors import UserError
-from dvta_live.export.profile import EXAMPLE_SIDE_NAMES, TEXT_SIDE_NAMES, WINDOW_INPUTS
+from dvta_live.exporters.profile import EXAMPLE_SIDE_NAMES, TEXT_SIDE_NAMES, WINDOW_INPUTS
 from dvta_live.model import ModelInfo
 
 DEFAULT_STEM = "recognizer"
@@ -101,7 +102,6 @@ def versions() -> dict[str, str]:
     """Library versions recorded in exported metadata (what produced the graph)."""
     import torch
 
-    from dvta_live import __version__
 
     out = {"dvta_live": __version__, "torch": torch.__version__, "python": platform.python_version()}
     for name in ("onnx", "onnxruntime"):
