@@ -167,14 +167,16 @@ def labels_file(class_names: list[str], folder: Path) -> tuple[Path, list[str]]:
     return path, found
 
 
-def test_window(data: np.ndarray, fps: float) -> np.ndarray:
-    """The clip's middle TEST_SECONDS (all of it when shorter) as the live window."""
+def test_window(data: np.ndarray, fps: float) -> np.ndarray | None:
+    """The clip's middle TEST_SECONDS (all of it when shorter) as the live window; None when no body is seen
+    there (the clip is then left out of the tests for every model)."""
     from dvta_live.realtime.example_bank import example_windows
 
     t = data.shape[1]
     n = round(TEST_SECONDS * fps)
     start = max(0, (t - n) // 2)
-    return example_windows(data[:, start:start + n], fps)[-1]
+    windows = example_windows(data[:, start:start + n], fps)
+    return windows[-1] if windows else None
 
 
 # --- models ----------------------------------------------------------------------------------------------
@@ -386,6 +388,12 @@ def main() -> None:
         label = np.array([c["label"] for c in clips])
         test = np.array([c["test"] for c in clips])
         tests = [int(i) for i in np.flatnonzero(test)]
+        seen = [i for i in tests if test_window(clips[i]["kp"], clips[i]["fps"]) is not None
+                and test_window(coco17_to_ntu25_image(clips[i]["kp"]), clips[i]["fps"]) is not None]
+        if len(seen) < len(tests):
+            notes.append(f"{dataset}: {len(tests) - len(seen)} test clip(s) left out: no body in their middle 3 s "
+                         "(the live window would hold nothing)")
+            tests = seen
         if args.max_test and len(tests) > args.max_test:
             rng = np.random.default_rng(0)
             keep = []
