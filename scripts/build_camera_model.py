@@ -206,16 +206,26 @@ def load_x3d(shared: Path, backbone: Path | None) -> Any:
     return x3d_from_pyskl(sd)
 
 
-def clip_features(model: Any, clips: list, batch: int = BATCH_CLIPS) -> tuple[np.ndarray, np.ndarray]:
-    """(features [N, 216], NTU-60 logits [N, 60]) of keypoint clips [3, T, 17, M], one pass each."""
-    import torch
-
+def model_window(kp: np.ndarray, persons: int = 2) -> np.ndarray:
+    """The recipe's window [3, 48, 17, persons] of one clip (the teacher's input; the student's too)."""
     from dvta_live.backbone.x3d import keypoints_to_model_input
+
+    x = keypoints_to_model_input(kp[..., :persons], WINDOW, SIZE)
+    return np.pad(x, ((0, 0),) * 3 + ((0, persons - x.shape[3]),))
+
+
+def clip_features(model: Any, clips: list, batch: int = BATCH_CLIPS,
+                  windows: list | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(features [N, 216], NTU-60 logits [N, 60]) of keypoint clips [3, T, 17, M], one pass each; the
+    model windows are appended to ``windows`` when given (the student's training inputs)."""
+    import torch
 
     feats, logits = [], []
     with torch.inference_mode():
         for i in range(0, len(clips), batch):
-            x = np.stack([keypoints_to_model_input(kp, WINDOW, SIZE) for kp, *_ in clips[i:i + batch]])
+            x = np.stack([model_window(kp) for kp, *_ in clips[i:i + batch]])
+            if windows is not None:
+                windows.extend(x.astype(np.float16))
             if not x[..., 1:].any():  # no second person in the batch: its empty maps add nothing (max with 0)
                 x = np.ascontiguousarray(x[..., :1])
             f, z = model(torch.from_numpy(x))
@@ -232,8 +242,9 @@ def head_width(x: np.ndarray, dim: int) -> np.ndarray:
 
 
 def cache_dataset(key: str, staged: dict, model: Any, cache: Path) -> dict:
-    feats, logits = clip_features(model, staged["clips"])
-    arrays = {"features": feats, "logits": logits,
+    windows: list = []
+    feats, logits = clip_features(model, staged["clips"], windows=windows)
+    arrays = {"features": feats, "logits": logits, "windows": np.stack(windows),
               "labels": np.array([c[1] for c in staged["clips"]], np.int64),
               "held": np.array([c[2] for c in staged["clips"]], bool)}
     cache.mkdir(parents=True, exist_ok=True)

@@ -80,9 +80,35 @@ def test_a_replayed_skeleton_and_mediapipe_landmarks_become_keypoints() -> None:
     assert window.window().shape[2] == 17
 
 
-@pytest.fixture(scope="module")
-def camera_family_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return save_untrained_model(tmp_path_factory.mktemp("x3d") / "model", "x3d", seed=2)
+@pytest.fixture(scope="module", params=["x3d", "keypoint-gcn"])
+def camera_family_model(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Both camera architectures: the PoseC3D X3D and the project's KeypointGCN take the same recipe."""
+    return save_untrained_model(tmp_path_factory.mktemp(request.param) / "model", request.param, seed=2)
+
+
+def test_keypoint_gcn_scores_a_person_alike_alone_or_beside_an_empty_slot(tmp_path: Path) -> None:
+    from dvta_live.backbone import KeypointGCN, load_backbone, save_backbone
+
+    torch.manual_seed(0)
+    model = KeypointGCN(num_class=5).eval()
+    one = torch.from_numpy(get_recipe("posec3d48").apply(_keypoint_clip())[None])  # [1, 3, 48, 17, 2]
+    with torch.no_grad():
+        feat, logits = model(one)
+        alone, _ = model(one[..., :1])
+        nobody, _ = model(torch.zeros_like(one))
+    assert feat.shape == (1, 256) and logits.shape == (1, 5)
+    assert torch.allclose(feat, alone, atol=1e-5)  # the empty second slot is not averaged in
+    assert torch.isfinite(nobody).all() and not torch.allclose(feat, nobody)
+    moved = one.clone()
+    moved[:, :2] = torch.where(one[:, 2:3] > 0, one[:, :2], torch.full_like(one[:, :2], 50.0))
+    with torch.no_grad():  # a missing keypoint's coordinates do not matter
+        assert torch.allclose(model(moved)[0], feat, atol=1e-6)
+    path = tmp_path / "kp.safetensors"
+    save_backbone(path, model, "posec3d48")
+    again, info = load_backbone(path)
+    assert (info.architecture, info.layout, info.recipe_name) == ("keypoint-gcn", "coco17", "posec3d48")
+    with torch.no_grad():
+        assert torch.equal(again(one)[0], feat)
 
 
 def test_a_camera_family_model_runs_through_load_predict_and_examples(camera_family_model: Path) -> None:

@@ -1,10 +1,12 @@
-"""GCN backbones: skeleton [N, 3, T, 25, 2] -> 256-d feature (and class logits).
+"""Backbones: a skeleton window -> a 256-d feature (and class logits).
 
 - :class:`ShiftGCN`: Shift-GCN in plain PyTorch (ONNX/TensorRT-exportable), loads the official weights.
 - :class:`STGCN`: ST-GCN in the SMIE / DVTA configuration.
+- :class:`X3D`: PoseC3D X3D-shallow on COCO-17 keypoints (pyskl checkpoints), heatmaps drawn in-graph.
+- :class:`KeypointGCN`: the project's own camera backbone, an ST-GCN on COCO-17 keypoints with scores.
 - :mod:`.checkpoint`: official-checkpoint import and the project's ``.safetensors`` format.
 
-Both models' ``forward`` returns ``(feature, logits)``.
+Every model's ``forward`` returns ``(feature, logits)``.
 """
 
 from dvta_live._lazy import lazy_names
@@ -15,9 +17,12 @@ _WHERE = {
     "load_backbone": "checkpoint", "load_torch_checkpoint": "checkpoint", "read_backbone_info": "checkpoint",
     "save_backbone": "checkpoint", "agcn_spatial_graph": "graph", "stgcn_spatial_graph": "graph",
     "ShiftGCN": "shiftgcn", "TemporalShift": "shiftgcn", "STGCN": "stgcn",
+    "X3D": "x3d", "KeypointGCN": "keypoint_gcn",
 }
 __all__ = [
     "STGCN",
+    "X3D",
+    "KeypointGCN",
     "BackboneInfo",
     "ShiftGCN",
     "TemporalShift",

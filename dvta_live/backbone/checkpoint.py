@@ -32,6 +32,7 @@ from torch import nn
 from dvta_live.backbone.lifted import LiftedShiftGCN
 from dvta_live.backbone.shiftgcn import ShiftGCN, spatial_shift_index
 from dvta_live.backbone.stgcn import STGCN
+from dvta_live.backbone.keypoint_gcn import KeypointGCN
 from dvta_live.backbone.x3d import X3D, convert_pyskl_state_dict
 from dvta_live.errors import UserError
 from dvta_live.outputs import atomic_path, file_sha256
@@ -41,11 +42,13 @@ FORMAT = "dvta_live.backbone"
 FORMAT_VERSION = 1
 METADATA_KEY = "dvta_live"
 ARCHITECTURES: dict[str, type[nn.Module]] = {"shiftgcn": ShiftGCN, "stgcn": STGCN,
-                                             "lifted-shiftgcn": LiftedShiftGCN, "x3d": X3D}
+                                             "lifted-shiftgcn": LiftedShiftGCN, "x3d": X3D,
+                                             "keypoint-gcn": KeypointGCN}
 # the joint layout each architecture consumes: NTU-25 skeletons, or COCO-17 image keypoints with scores
-LAYOUTS = {"shiftgcn": "ntu25", "stgcn": "ntu25", "lifted-shiftgcn": "ntu25", "x3d": "coco17"}
+LAYOUTS = {"shiftgcn": "ntu25", "stgcn": "ntu25", "lifted-shiftgcn": "ntu25", "x3d": "coco17",
+           "keypoint-gcn": "coco17"}
 LAYOUT = "ntu25"
-DEFAULT_RECIPES = {"shiftgcn": "shiftgcn300", "stgcn": "smie50", "x3d": "posec3d48"}
+DEFAULT_RECIPES = {"shiftgcn": "shiftgcn300", "stgcn": "smie50", "x3d": "posec3d48", "keypoint-gcn": "posec3d48"}
 
 _IMPORT_FIX = ("pass an official Shift-GCN joint checkpoint (e.g. ntu120_ShiftGCN_joint_xsub.pt), an ST-GCN "
                "state dict, a pyskl PoseC3D X3D-shallow checkpoint, or a .safetensors backbone written by dvta-live")
