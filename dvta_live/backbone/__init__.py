@@ -22,8 +22,8 @@ _WHERE = {
 __all__ = [
     "STGCN",
     "X3D",
-    "KeypointGCN",
     "BackboneInfo",
+    "KeypointGCN",
     "ShiftGCN",
     "TemporalShift",
     "agcn_spatial_graph",

@@ -29,10 +29,10 @@ from typing import Any
 import torch
 from torch import nn
 
+from dvta_live.backbone.keypoint_gcn import KeypointGCN
 from dvta_live.backbone.lifted import LiftedShiftGCN
 from dvta_live.backbone.shiftgcn import ShiftGCN, spatial_shift_index
 from dvta_live.backbone.stgcn import STGCN
-from dvta_live.backbone.keypoint_gcn import KeypointGCN
 from dvta_live.backbone.x3d import X3D, convert_pyskl_state_dict
 from dvta_live.errors import UserError
 from dvta_live.outputs import atomic_path, file_sha256
