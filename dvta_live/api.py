@@ -43,27 +43,40 @@ if TYPE_CHECKING:
 
 
 def available_models() -> dict[str, Path]:
-    """Models shipped with the package, by the name ``load`` takes (``default``: the bundled model)."""
-    from dvta_live.model import HEAD_FILE, bundled_model_path
+    """Models shipped with the package, by the name ``load`` takes: ``camera`` (2-D keypoints from images),
+    ``skeleton`` (3-D joints) and ``default`` (the skeleton model, what ``load()`` gives without a source)."""
+    from dvta_live.model import BUNDLED, HEAD_FILE, bundled_model_path
 
-    bundled = bundled_model_path()
-    return {"default": bundled} if (bundled / HEAD_FILE).is_file() else {}
+    found = {name: bundled_model_path(name) for name in BUNDLED}
+    found = {name: path for name, path in found.items() if (path / HEAD_FILE).is_file()}
+    if "skeleton" in found:
+        found["default"] = found["skeleton"]
+    return found
 
 
 def load(model: str | Path | None = None, labels: str | Path | None = None, runtime: str = "auto", *,
-         threads: int | None = None, device: str | None = None,
-         example_weight: float | None = None) -> Recognizer:
+         threads: int | None = None, device: str | None = None, example_weight: float | None = None,
+         source: str | int | Path | None = None) -> Recognizer:
     """A ready recogniser. ``model``: a model folder, a head file, a name from ``available_models()``,
-    or None (the bundled model); ``labels``: a labels file (YAML), or None (the bundled everyday
-    labels); ``runtime``: auto | tensorrt | onnx | torch (auto picks the fastest here);
-    ``example_weight``: how much the labels' recorded examples count beside the text (None: the
-    default, ``dvta.examples.EXAMPLE_WEIGHT``; 0: text alone)."""
+    or None: the bundled model for ``source`` (a camera index, a video or stream: the camera model, on
+    2-D image keypoints; a skeleton file, Kinect, mocap, ``realsense``, or no source: the skeleton
+    model, on 3-D joints; ``recognizer.info.recipe.plane`` says which); ``labels``: a labels file (YAML), or
+    None (the bundled everyday labels); ``runtime``: auto | tensorrt | onnx | torch (auto picks the
+    fastest here); ``example_weight``: how much the labels' recorded examples count beside the text
+    (None: the default, ``dvta.examples.EXAMPLE_WEIGHT``; 0: text alone)."""
     from dvta_live.model import default_model
     from dvta_live.runtimes import open_runtime
 
     named = available_models()
-    path = named[str(model)] if model is not None and str(model) in named and not Path(model).exists() \
-        else default_model(model)
+    if model is not None and str(model) in named and not Path(model).exists():
+        path = named[str(model)]
+    else:
+        kind = None
+        if model is None and source is not None:
+            from dvta_live.pose.sources import check_source
+
+            kind = check_source(str(source))
+        path = default_model(model, kind)
     rt = open_runtime(path, runtime, device=device, threads=threads)
     try:
         return Recognizer(rt, labels, example_weight=example_weight)

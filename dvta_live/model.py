@@ -100,18 +100,42 @@ class ModelNet(nn.Module):
         return self.head(self.features(windows), text)
 
 
-def bundled_model_path() -> Path:
-    """Where the default model ships inside the package (``dvta_live/assets/model``)."""
+# The two bundled models, by the plane of the poses they take: "camera" for 2-D image keypoints (what a
+# webcam, a video or a stream gives through MediaPipe), "skeleton" for 3-D joints (skeleton files, Kinect,
+# mocap, a depth camera). Folder names under dvta_live/assets.
+BUNDLED = {"camera": "camera-model", "skeleton": "model"}
+# pose.sources.check_source kinds whose poses are estimated from images alone
+IMAGE_SOURCES = ("webcam", "stream", "video")
+
+
+def bundled_model_path(name: str = "skeleton") -> Path:
+    """Where a bundled model ships inside the package: ``camera`` (``dvta_live/assets/camera-model``) or
+    ``skeleton`` (``dvta_live/assets/model``)."""
     from importlib.resources import files
 
-    return Path(str(files("dvta_live").joinpath("assets", "model")))
+    return Path(str(files("dvta_live").joinpath("assets", BUNDLED[name])))
 
 
-def default_model(path: str | Path | None) -> Path:
-    """``path``, or the bundled model when None; a clear error when neither exists."""
+def bundled_model_for(source_kind: str | None) -> tuple[str, Path, str]:
+    """(name, folder, why) of the bundled model for a source kind (``check_source``'s; None: the bundled
+    demo, a skeleton replay): the camera model for images, the skeleton model for 3-D joints."""
+    if source_kind in IMAGE_SOURCES:
+        camera = bundled_model_path("camera")
+        if (camera / HEAD_FILE).is_file():
+            return "camera", camera, f"2-D keypoints: a {source_kind} gives images"
+    what = f"a {source_kind}" if source_kind else "the bundled demo"
+    return "skeleton", bundled_model_path("skeleton"), f"3-D joints: {what} gives them"
+
+
+def default_model(path: str | Path | None, source_kind: str | None = None) -> Path:
+    """``path`` (a bundled model's name, ``camera`` or ``skeleton``, where no such file exists), or when
+    None the bundled model for ``source_kind`` (:func:`bundled_model_for`); a clear error when there is
+    none."""
     if path is not None:
+        if str(path) in BUNDLED and not Path(path).exists():
+            return bundled_model_path(str(path))
         return Path(path)
-    bundled = bundled_model_path()
+    _, bundled, _ = bundled_model_for(source_kind)
     if not (bundled / HEAD_FILE).is_file():
         raise UserError("no --model given and this installation has no bundled default model", bundled,
                         "pass --model MODEL_FOLDER (backbone.safetensors + head.safetensors)")
@@ -260,9 +284,12 @@ def save_untrained_model(folder: str | Path, architecture: str = "stgcn", text_d
 
 __all__ = [
     "BACKBONE_FILE",
+    "BUNDLED",
     "HEAD_FILE",
+    "IMAGE_SOURCES",
     "ModelInfo",
     "ModelNet",
+    "bundled_model_for",
     "bundled_model_path",
     "default_model",
     "load_model_net",

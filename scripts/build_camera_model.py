@@ -50,6 +50,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
+from build_default_model import step  # one timed-step logger for both builds
+
 LABELS = ROOT / "dvta_live" / "assets" / "labels" / "camera-training.yaml"
 RESULTS = ROOT / "bench" / "results" / "camera_model"
 WEIGHTS = "weights/posec3d-x3d-ntu60-hrnet2d/x3d_shallow_ntu60_xsub_hrnet_epoch24.pth"
@@ -88,16 +90,6 @@ HELD_RULE = {
     "msr-action3d": "even subjects",
     "standing-still": "subjects 7-8 (UTD-MHAD performers)",
 }
-
-
-def step(what: str, log: list, fn: Any, *args: Any, **kwargs: Any) -> Any:
-    """Run one step, timed and logged (the `dvta` command that does the same is named in ``what``)."""
-    started = time.perf_counter()
-    result = fn(*args, **kwargs)
-    seconds = time.perf_counter() - started
-    print(f"[{seconds:6.1f} s] {what}", flush=True)
-    log.append({"step": what, "seconds": round(seconds, 1)})
-    return result
 
 
 # --- staging: every dataset as 2-D keypoint clips --------------------------------------------------------

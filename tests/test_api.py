@@ -121,9 +121,32 @@ def test_closing_recognize_without_frames_stops_the_loop(recognizer) -> None:  #
     assert loop_threads() == []
 
 
-def test_available_models_name_the_bundled_model() -> None:
+def test_available_models_name_the_bundled_models() -> None:
     models = dvta_live.available_models()
-    assert set(models) == {"default"} and (models["default"] / "head.safetensors").is_file()
+    assert set(models) == {"camera", "skeleton", "default"} and models["default"] == models["skeleton"]
+    assert all((path / "head.safetensors").is_file() for path in models.values())
+
+
+def test_the_bundled_model_follows_the_plane_the_source_gives(tmp_path: Path) -> None:
+    """Images (a camera, a video, a stream) get the camera model on 2-D keypoints; skeleton files and
+    depth cameras the skeleton model on 3-D joints; a named model is taken as given."""
+    from dvta_live.model import bundled_model_for, bundled_model_path, default_model
+
+    camera, skeleton = bundled_model_path("camera"), bundled_model_path("skeleton")
+    for kind in ("webcam", "video", "stream"):
+        name, path, why = bundled_model_for(kind)
+        assert (name, path) == ("camera", camera) and kind in why and "2-D" in why
+    for kind in ("skeleton", "realsense", "realsense-file", None):
+        name, path, why = bundled_model_for(kind)
+        assert (name, path) == ("skeleton", skeleton) and "3-D" in why
+    assert default_model(None, "video") == camera and default_model("camera") == camera
+    assert default_model(tmp_path) == tmp_path
+    with dvta_live.load(runtime="torch", threads=1, source=0) as rec:  # camera 0: named, not opened
+        assert rec.info.recipe.plane == "keypoints2d" and rec.info.recipe.layout == "coco17"
+    from dvta_live.pose.inputs import bundled_demo_source
+
+    with dvta_live.load(runtime="torch", threads=1, source=bundled_demo_source()) as rec:
+        assert rec.info.recipe.layout == "ntu25"
 
 
 # ------------------------------------------------------------------------------------------ skeleton files

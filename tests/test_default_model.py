@@ -91,6 +91,7 @@ def test_bundled_demo_is_small_and_reads() -> None:
 def test_dvta_run_without_arguments_replays_the_demo(capsys: pytest.CaptureFixture[str], one_torch_thread) -> None:  # type: ignore[no-untyped-def]
     code, out, err = dvta(capsys, "run", "--no-realtime", "-q", "--jsonl", "-")
     assert code == 0, err[-2000:]
+    assert "model: the bundled skeleton model (3-D joints" in err  # the demo is a skeleton replay
     records = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
     assert records[0]["event"] == "start" and "cmu-86-01" in records[0]["source"]
     preds = [r for r in records if r["event"] == "prediction"]

@@ -252,14 +252,16 @@ class X3D(nn.Module):
         feat = self.volume_features(torch.cat([heat, flipped], dim=0))
         return (feat[:n] + feat[n:]) * 0.5
 
-    def features(self, x: torch.Tensor) -> torch.Tensor:
-        """[N, 256]: the pooled 216-d feature, zero-padded to the DVTA head's width."""
-        pooled = self.pooled_features(x)
+    def _head_width(self, pooled: torch.Tensor) -> torch.Tensor:
         return torch.nn.functional.pad(pooled, (0, self.feature_dim - self.pooled_dim))
 
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """[N, 256]: the pooled 216-d feature, zero-padded to the DVTA head's width."""
+        return self._head_width(self.pooled_features(x))
+
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        pooled = self.pooled_features(x)
-        feat = torch.nn.functional.pad(pooled, (0, self.feature_dim - self.pooled_dim))
+        pooled = self.pooled_features(x)  # once: the classifier reads it unpadded
+        feat = self._head_width(pooled)
         logits = self.fc(self.dropout(pooled)) if self.fc is not None else pooled[:, :0]
         return feat, logits
 

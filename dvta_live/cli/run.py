@@ -88,7 +88,8 @@ def run_command(
     labels: Annotated[Path | None, typer.Option("--labels", "-l", help=(
         "Labels file (YAML) to score against; edit it while running. Default: the bundled everyday file."))] = None,
     model: Annotated[Path | None, typer.Option("--model", "-m", help=(
-        "Model folder (backbone.safetensors + head.safetensors) or a head file. Default: the bundled model."))] = None,
+        "Model folder (backbone.safetensors + head.safetensors) or a head file. Default: the bundled model "
+        "for the source: the camera model for a camera, video or stream, the skeleton model for 3-D joints."))] = None,
     runtime: Annotated[str, typer.Option(help="auto | tensorrt | onnx | torch")] = "auto",
     threads: Annotated[int, typer.Option(min=1, help=(
         "CPU threads for inference. 1 leaves the other cores to capture and pose: spinning inference "
@@ -137,7 +138,7 @@ def run_command(
     with _ctrl_c_stops() as ctrl_c:
         import dvta_live
         from dvta_live.labels.bundled import bundled_labels_path
-        from dvta_live.model import default_model
+        from dvta_live.model import bundled_model_for, default_model
         from dvta_live.pose.inputs import bundled_demo_source, open_input
         from dvta_live.pose.sources import check_source
         from dvta_live.realtime.display import Viewer
@@ -148,9 +149,12 @@ def run_command(
                               loop=loop)
         viewer = Viewer() if show else None  # refuse --show before any heavy loading
         spec = source if source is not None else str(bundled_demo_source())
-        check_source(spec)  # a missing file or a still image: said before the model loads
+        kind = check_source(spec)  # a missing file or a still image: said before the model loads
         labels_path = labels if labels is not None else bundled_labels_path()
-        model_path = default_model(model)
+        model_path = default_model(model, kind)
+        if model is None:  # the bundled model that suits the source: say which, and why
+            name, _, why = bundled_model_for(kind)
+            err_console.print(f"model: the bundled {name} model ({why})")
         _check_run_outputs(jsonl, save, [_source_file(spec), labels_path, *_model_files(model_path)])
         # with --jsonl - stdout carries the events only: the view and the summary go to stderr
         out_console = err_console if jsonl is not None and str(jsonl) == "-" else console

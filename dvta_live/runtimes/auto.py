@@ -100,6 +100,7 @@ def _onnx(model_path: str | Path, onnx: str | Path | None, threads: int | None) 
         if find_onnx_export(info, model_sha256(info), None, notes) is None:
             onnx = export_to_cache((model, info), info, model_sha256(info), notes).folder
         del model
+        return OnnxRuntime(model_path, onnx, threads=threads, notes=notes, info=info)
     return OnnxRuntime(model_path, onnx, threads=threads, notes=notes)
 
 

@@ -12,7 +12,7 @@ from dvta_live.errors import UserError
 from dvta_live.exporters.common import TEXT_SIDE_NAMES
 from dvta_live.exporters.onnx_export import find_onnx_export
 from dvta_live.exporters.profile import WINDOW_INPUTS, ProfileBounds
-from dvta_live.model import load_model_net, model_sha256
+from dvta_live.model import ModelInfo, load_model_net, model_sha256
 from dvta_live.runtimes.base import Examples, PreparedText, Runtime
 
 # Execution providers in order of preference; only those this onnxruntime build has are used.
@@ -49,13 +49,14 @@ class OnnxRuntime(Runtime):
 
     def __init__(self, model_path: str | Path, onnx: str | Path | None = None, *,
                  providers: tuple[str, ...] | list[str] | None = None, threads: int | None = None,
-                 device_id: int = 0, notes: list[str] | None = None) -> None:
+                 device_id: int = 0, notes: list[str] | None = None, info: ModelInfo | None = None) -> None:
         """``onnx``: the exported graphs (a folder or X.onnx); None: beside the model, else the cache.
-        This never exports: ``open_runtime(model, "onnx")`` (what ``load`` calls) exports on first use."""
+        This never exports: ``open_runtime(model, "onnx")`` (what ``load`` calls) exports on first use.
+        ``info``: the model's, when the caller has loaded it already (it is not loaded twice)."""
         import onnxruntime as ort
 
         self._ort = ort
-        _, self.info = load_model_net(model_path)  # validates the pair
+        self.info = info if info is not None else load_model_net(model_path)[1]  # validates the pair
         self.model_hash = model_sha256(self.info)
         self.notes: list[str] = list(notes or [])
         paths = find_onnx_export(self.info, self.model_hash, onnx, self.notes)
