@@ -1,13 +1,14 @@
-"""Latency per live window on ONE CPU thread, in the same run: the bundled model (Shift-GCN NTU-120 on NTU-25 3-D
-skeletons, recipe shiftgcn64) against the camera model (PoseC3D X3D on COCO-17 2-D keypoints, recipe posec3d48,
-pseudo-heatmaps drawn in the graph; models/camera from scripts/build_camera_model.py).
+"""Latency per live window on ONE CPU thread, in the same run, of several models against the first: by default
+the bundled skeleton model (Shift-GCN NTU-120 on NTU-25 3-D skeletons, recipe shiftgcn64), the bundled camera
+model (the project's KeypointGCN on COCO-17 2-D keypoints, recipe posec3d48) and, where it has been built, the
+camera model of scripts/build_camera_model.py (PoseC3D X3D, the same recipe, pseudo-heatmaps drawn in the graph).
 
     OMP_NUM_THREADS=1 python bench/bench_camera_latency.py
-    python bench/bench_camera_latency.py --runs 100 --camera models/camera
+    python bench/bench_camera_latency.py --runs 100 --model skeleton=dvta_live/assets/model --model x3d=models/camera
 
 One window = B = 1, 3 s at 30 fps (90 frames) as the live loop holds it: NTU S001C001P001R001A001's first 90
-Kinect frames for the bundled model, the same frames seen from straight ahead as COCO-17 image keypoints
-(``coco17.front_view_keypoints``, what a 2-D model is given for a replayed skeleton) for the camera model.
+Kinect frames for a 3-D model, the same frames seen from straight ahead as COCO-17 image keypoints
+(``coco17.front_view_keypoints``, what a 2-D model is given for a replayed skeleton) for a 2-D model.
 Per model and runtime (PyTorch eager, torch.set_num_threads(1); ONNX Runtime via ``open_runtime(model, "onnx",
 threads=1)``, exported into the cache on first use), after WARMUP calls, RUNS calls of each stage:
 
@@ -19,7 +20,7 @@ threads=1)``, exported into the cache on first use), after WARMUP calls, RUNS ca
 - end to end: recipe + ``Runtime.scores`` (backbone + head in one call, as the live loop runs a window).
 
 Model load: ``open_runtime`` (median of 3 opens; ONNX: after a first open that exports when the cache has no
-graphs, timed separately). Writes bench/results/camera_latency.json and .md.
+graphs, timed separately). Writes bench/results/camera_latency.json and .md (``--out``).
 """
 
 from __future__ import annotations
@@ -157,14 +158,14 @@ def machine() -> str:
 
 
 def render(res: dict) -> str:
-    lines = ["# Camera model vs bundled model: latency per live window, one CPU thread\n",
+    lines = ["# Latency per live window, one CPU thread: " + ", ".join(res["models"]) + "\n",
              (f"`python bench/bench_camera_latency.py` at commit {res['commit']}, {res['finished']}; "
               f"{res['machine']}; " + ", ".join(f"{k} {v}" for k, v in res["versions"].items())
               + f". B = 1, a 3-s window at 30 fps, median / p90 of {res['runs']} calls after {WARMUP} warm-up "
               "calls, all in one process, the models' calls interleaved. Method: the bench's docstring.\n")]
     models = res["models"]
-    if "camera" not in models:
-        lines.append(f"**Camera rows pending:** {res.get('camera_note', '')}\n")
+    for note in res.get("notes", []):
+        lines.append(f"**Left out:** {note}\n")
     lines += ["| model | runtime | recipe | heatmaps | backbone | head | end to end | load (s) |",
               "|---|---|---|---|---|---|---|---|"]
 
@@ -181,11 +182,13 @@ def render(res: dict) -> str:
     lines += ["", ("Milliseconds, median / p90. Backbone = `Runtime.features` (X3D: heatmaps included); end to "
                    "end = recipe + `Runtime.scores` (backbone + head). Load = `open_runtime` (median of 3).")]
     if res.get("ratios"):
-        lines += ["", "## Camera / bundled", "", "| runtime | end to end (median) | backbone | recipe | load |",
-                  "|---|---|---|---|---|"]
-        for rname, r in res["ratios"].items():
-            lines.append(f"| {rname} | **{r['end_to_end']:.2f}x** | {r['backbone']:.2f}x | {r['recipe']:.2f}x | "
-                         f"{r['load']:.2f}x |")
+        first = next(iter(models))
+        lines += ["", f"## Against {first}", "", "| model | runtime | end to end (median) | backbone | recipe | load |",
+                  "|---|---|---|---|---|---|"]
+        for name, per in res["ratios"].items():
+            for rname, r in per.items():
+                lines.append(f"| {name} | {rname} | **{r['end_to_end']:.2f}x** | {r['backbone']:.2f}x | "
+                             f"{r['recipe']:.2f}x | {r['load']:.2f}x |")
     first = [f"{n} {rn}: {r['first_open_s']:.2f} s" + (f" ({'; '.join(r['first_open_notes'])})"
                                                          if r.get("first_open_notes") else "")
              for n, per in models.items() for rn, r in per["runtimes"].items()]
@@ -199,7 +202,9 @@ def render(res: dict) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--camera", type=Path, default=REPO / "models" / "camera")
+    parser.add_argument("--model", action="append", default=None, metavar="NAME=FOLDER",
+                        help="a model to time (repeatable; the first is the reference of the ratios). Default: "
+                             "the bundled skeleton and camera models, and models/camera where it exists")
     parser.add_argument("--runs", type=int, default=50)
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "camera_latency.json")
     args = parser.parse_args()
@@ -210,13 +215,16 @@ def main() -> None:
     torch.set_num_threads(1)
     from dvta_live.model import HEAD_FILE, bundled_model_path
 
-    models = {"bundled": bundled_model_path()}
-    res: dict[str, Any] = {}
-    if (args.camera / HEAD_FILE).is_file():
-        models["camera"] = args.camera
-    else:
-        res["camera_note"] = (f"{args.camera / HEAD_FILE} does not exist yet (scripts/build_camera_model.py is "
-                              "building it); rerun this bench once it does")
+    wanted = ([tuple(m.split("=", 1)) for m in args.model] if args.model else
+              [("bundled skeleton", bundled_model_path("skeleton")), ("bundled camera", bundled_model_path("camera")),
+               ("camera X3D", REPO / "models" / "camera")])
+    res: dict[str, Any] = {"notes": []}
+    models = {}
+    for name, path in wanted:
+        if (Path(path) / HEAD_FILE).is_file():
+            models[name] = Path(path)
+        else:
+            res["notes"].append(f"{name}: {Path(path) / HEAD_FILE} does not exist")
     out: dict[str, Any] = {name: {"path": str(path), "runtimes": {}} for name, path in models.items()}
     for rname in ("torch", "onnx"):  # per runtime, the models' calls interleaved stage by stage
         setups = {}
@@ -231,13 +239,15 @@ def main() -> None:
             facts["threads"] = torch.get_num_threads() if rname == "torch" else 1
             out[name]["runtimes"][rname] = facts
             rt.close()
-    ratios = {}
-    if "camera" in out:
+    ratios: dict[str, Any] = {}
+    first = next(iter(out))
+    for name in list(out)[1:]:
+        ratios[name] = {}
         for rname in ("torch", "onnx"):
-            c, b = out["camera"]["runtimes"][rname], out["bundled"]["runtimes"][rname]
-            ratios[rname] = {k: round(c["stages"][k]["median_ms"] / b["stages"][k]["median_ms"], 3)
-                             for k in ("end_to_end", "backbone", "recipe")}
-            ratios[rname]["load"] = round(c["load_s"] / b["load_s"], 3)
+            c, b = out[name]["runtimes"][rname], out[first]["runtimes"][rname]
+            ratios[name][rname] = {k: round(c["stages"][k]["median_ms"] / b["stages"][k]["median_ms"], 3)
+                                   for k in ("end_to_end", "backbone", "recipe")}
+            ratios[name][rname]["load"] = round(c["load_s"] / b["load_s"], 3)
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=REPO,
                             check=False).stdout.strip()
     res.update({"commit": commit, "finished": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),

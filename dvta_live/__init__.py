@@ -2,9 +2,10 @@
 
     import dvta_live
 
-    recognizer = dvta_live.load()                   # the bundled model, the bundled everyday labels
+    recognizer = dvta_live.load()                   # the bundled skeleton model, the bundled everyday labels
     print(recognizer.predict(window).label)         # window: NTU-25 joints [3, T, 25, 2]
-    for prediction in recognizer.recognize("clip.mp4", frames=False): ...
+    camera = dvta_live.load(source="clip.mp4")      # the bundled camera model (2-D keypoints from images)
+    for prediction in camera.recognize("clip.mp4", frames=False): ...
     take = dvta_live.read_skeleton("takes.dvta.safetensors#0")   # any skeleton file the project reads
     dvta_live.export(out="exported/")                             # `dvta export`: ONNX graphs (or an engine)
 

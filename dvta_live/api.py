@@ -2,13 +2,16 @@
 
     import dvta_live
 
-    recognizer = dvta_live.load()                        # the bundled model and everyday labels
+    recognizer = dvta_live.load()                        # the bundled skeleton model and everyday labels
     print(recognizer.predict(window).label)              # window: NTU-25 joints [3, T, 25, 2]
-    for event in recognizer.recognize("clip.mp4"):       # the generator `dvta run` consumes
+    camera = dvta_live.load(source=0)                    # the bundled camera model, for what a webcam gives
+    for event in camera.recognize(0):                    # the generator `dvta run` consumes
         ...
 
-A *window* is raw NTU-25 skeleton data in NTU camera axes, metres, ``[3, T, 25, 2]`` (any T: the
-model's recipe resamples it, exactly as training and the live loop do), or a ``SkeletonSequence``.
+A *window* is what the model's recipe takes, any T (the recipe resamples it, exactly as training and the
+live loop do): for a 3-D model raw NTU-25 skeleton data in NTU camera axes, metres, ``[3, T, 25, 2]``, or
+a ``SkeletonSequence``; for a 2-D (camera) model COCO-17 image keypoints with scores ``[3, T, 17, 2]`` (a
+3-D window given to it is seen from straight ahead).
 """
 
 from __future__ import annotations

@@ -142,10 +142,11 @@ def test_real_people_on_video_through_the_bridge(clip: str, action: str, capsys:
                                                  one_torch_thread) -> None:  # type: ignore[no-untyped-def]
     """Real RGB clips of people (measurement only, never trained on): `dvta run` on the video with the
     benchmark's 16 actions names the action in most windows. Without the bridge the head called these
-    "sit down" / "climb" (bench/results/real_video_ablation.md, rows 0 and 9)."""
+    "sit down" / "climb" (bench/results/real_video_ablation.md, rows 0 and 9). A video picks the bundled
+    camera model by default (tests/test_bundled_camera_model.py); `-m skeleton` asks for this one."""
     video = shared_path("data", "videos", "real-actions", clip)
     code, out, err = dvta(capsys, "run", "-s", str(video), "-l", str(REPO / "bench" / "labels" / "real-actions.yaml"),
-                          "--no-realtime", "-q", "--jsonl", "-")
+                          "-m", "skeleton", "--no-realtime", "-q", "--jsonl", "-")
     assert code == 0, err[-2000:]
     records = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
     top = Counter(r["top"][0]["name"] for r in records if r["event"] == "prediction" and r["top"])
