@@ -24,7 +24,12 @@ default-model: install
 camera-model: install
 	OMP_NUM_THREADS=1 $(PY) scripts/build_camera_model.py --shared $(SHARED)
 
+# The bundled camera model (the project's KeypointGCN, the camera model's X3D as teacher) into
+# dvta_live/assets/camera-model: needs camera-model's cache first (about 46 minutes on 2 cores, resumable).
+bundled-camera-model: camera-model
+	OMP_NUM_THREADS=1 $(PY) scripts/build_bundled_camera_model.py --shared $(SHARED)
+
 test: install
 	$(PY) -m pytest -q
 
-.PHONY: install demo default-model test camera-model
+.PHONY: install demo default-model test camera-model bundled-camera-model

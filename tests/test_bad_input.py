@@ -407,8 +407,9 @@ def test_a_video_run_shows_no_native_log_noise(tmp_path: Path) -> None:
                              "--runtime", "torch", "-q", "--people", "1"], capture_output=True, text=True,
                             timeout=600, env=env, check=False, cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stderr.splitlines() == [next(line for line in result.stderr.splitlines()
-                                                if line.startswith(f"{video}: video"))]
+    assert result.stderr.splitlines() == [  # dvta's two lines: the model it picked, then the source
+        "model: the bundled camera model (2-D keypoints: a video gives images)",
+        next(line for line in result.stderr.splitlines() if line.startswith(f"{video}: video"))]
     assert "run summary" in result.stdout
 
 
