@@ -5,7 +5,7 @@ labels. The skeleton model on the same samples' 3-D joints is the reference row.
     OMP_NUM_THREADS=1 python bench/bench_camera_ntu_samples.py            # bundled models (+ models/camera)
 
 COCO-17 from NTU-25: the Kinect joints of the shoulders .. ankles and the head as the nose; eyes and ears have
-no Kinect joint and are missing (score 0), as tests/test_x3d.py does. Writes bench/results/camera_ntu_samples.md.
+no Kinect joint and are missing (score 0): ``coco17.from_kinect_colour``. Writes bench/results/camera_ntu_samples.md.
 """
 
 from __future__ import annotations
@@ -20,22 +20,12 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 SHARED = Path(os.environ.get("DVTA_SHARED", REPO.parent / "shared"))
-COCO_FROM_NTU = ("head", None, None, None, None, "left_shoulder", "right_shoulder", "left_elbow",
-                 "right_elbow", "left_wrist", "right_wrist", "left_hip", "right_hip", "left_knee",
-                 "right_knee", "left_ankle", "right_ankle")
 
 
 def ntu_to_coco(color_xy: np.ndarray) -> np.ndarray:
-    from dvta_live.skeleton.layouts import NTU25
+    from dvta_live.skeleton.coco17 import from_kinect_colour
 
-    _, t, _, m = color_xy.shape
-    out = np.zeros((3, t, 17, m), np.float32)
-    present = np.abs(color_xy).sum(axis=(0, 2)) > 0
-    for i, name in enumerate(COCO_FROM_NTU):
-        if name is not None:
-            out[:2, :, i] = color_xy[:, :, NTU25.index(name)]
-            out[2, :, i] = present
-    return out
+    return from_kinect_colour(color_xy)
 
 
 def _classes() -> tuple[str, ...]:

@@ -165,3 +165,17 @@ def test_export_check_and_benchmark_take_the_camera_family(camera_family_model: 
     code, out, _ = dvta(capsys, "benchmark", "-m", str(camera_family_model), "--runtime", "torch", "--batch", "1",
                         "--classes", "4", "--min-time", "0.05")
     assert code == 0 and "torch" in out
+
+
+def test_kinect_colour_joints_become_keypoints_without_a_face() -> None:
+    from dvta_live.skeleton.coco17 import COCO17, from_kinect_colour
+    from dvta_live.skeleton.layouts import NTU25
+
+    xy = np.random.default_rng(6).uniform(100, 900, (2, 5, 25, 2)).astype(np.float32)
+    xy[:, 3:, :, 1] = 0  # the second body leaves after frame 3
+    kp = from_kinect_colour(xy)
+    assert kp.shape == (3, 5, 17, 2)
+    assert np.array_equal(kp[:2, :, COCO17.index("left_wrist")], xy[:, :, NTU25.index("left_wrist")])
+    assert np.array_equal(kp[:2, :, 0], xy[:, :, NTU25.index("head")])  # the head stands in for the nose
+    assert not kp[:, :, 1:5].any()  # no eyes or ears on a Kinect
+    assert kp[2, :3, 5, 1].all() and not kp[2, 3:, 5, 1].any()

@@ -20,7 +20,6 @@ from dvta_live.backbone.x3d import (
     x3d_from_pyskl,
 )
 from dvta_live.skeleton.classnames import NTU60_CLASSES
-from dvta_live.skeleton.layouts import NTU25
 
 from conftest import shared_path
 
@@ -248,23 +247,10 @@ def test_onnx_parity() -> None:
 
 # --- NTU samples (Kinect colour-space 2-D joints) ----------------------------------------------------------
 
-# COCO-17 <- NTU-25; the face (eyes, ears) has no Kinect joint and is left missing: approximating it
-# from head and shoulders moved A001 drink water from top-1 to 3rd (see the report).
-COCO_FROM_NTU = ("head", None, None, None, None, "left_shoulder", "right_shoulder", "left_elbow",
-                 "right_elbow", "left_wrist", "right_wrist", "left_hip", "right_hip", "left_knee",
-                 "right_knee", "left_ankle", "right_ankle")
-
-
 def ntu_to_coco(color_xy: np.ndarray) -> np.ndarray:
-    """read_ntu_skeleton's meta["color_xy"] [2, T, 25, M] -> COCO-17 [3, T, 17, M], score 1 where tracked."""
-    _, t, _, m = color_xy.shape
-    out = np.zeros((3, t, 17, m), np.float32)
-    present = np.abs(color_xy).sum(axis=(0, 2)) > 0  # [T, M]: the body is in the frame
-    for i, name in enumerate(COCO_FROM_NTU):
-        if name is not None:
-            out[:2, :, i] = color_xy[:, :, NTU25.index(name)]
-            out[2, :, i] = present
-    return out
+    from dvta_live.skeleton.coco17 import from_kinect_colour
+
+    return from_kinect_colour(color_xy)
 
 
 def test_ntu_samples(checkpoint: dict) -> None:

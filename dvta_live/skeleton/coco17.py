@@ -275,7 +275,8 @@ def add_estimator_noise(keypoints: np.ndarray, rng: np.random.Generator, jitter:
 
 __all__ = [
     "COCO17", "COCO17_JOINTS", "FACE_KP", "FACE_OFFSETS", "KINECT_V2_COLOUR", "LEFT_KP", "MEDIAPIPE_TO_COCO17",
-    "NUM_KEYPOINTS", "RIGHT_KP", "Camera", "add_estimator_noise", "frames_to_coco_array", "from_mediapipe",
+    "NUM_KEYPOINTS", "RIGHT_KP", "Camera", "add_estimator_noise", "frames_to_coco_array", "from_kinect_colour",
+    "from_mediapipe", "front_view_keypoints",
     "kinect_v2_camera", "project_ntu25", "random_camera",
 ]
 
@@ -291,3 +292,17 @@ def front_view_keypoints(data3d: np.ndarray, pixels_per_m: float = 500.0) -> np.
                     translation=np.array([0.0, 0.0, _FAR_M]))
     return project_ntu25(data3d, camera)
 
+
+def from_kinect_colour(color_xy: np.ndarray) -> np.ndarray:
+    """Kinect v2 colour-space joints (``read_ntu_skeleton``'s ``meta["color_xy"]``, [2, T, 25, M] pixels) ->
+    COCO-17 keypoints [3, T, 17, M]: shoulders .. ankles from their joints, the head as the nose, score 1
+    where the body is tracked. Kinect has no eyes or ears: they stay missing (score 0), since approximating
+    them from the head and shoulders moved the X3D off NTU A001's drink water (tests/test_x3d.py)."""
+    xy = np.asarray(color_xy, np.float32)
+    _, t, _, m = xy.shape
+    out = np.zeros((3, t, NUM_KEYPOINTS, m), np.float32)
+    tracked = np.abs(xy).sum(axis=(0, 2)) > 0  # [T, M]
+    for coco, ntu in ((0, _HEAD), *_NTU_OF_COCO.items()):
+        out[:2, :, coco] = xy[:, :, ntu]
+        out[2, :, coco] = tracked
+    return out
