@@ -15,23 +15,12 @@ import os
 import sys
 from pathlib import Path
 
-import numpy as np
-
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 SHARED = Path(os.environ.get("DVTA_SHARED", REPO.parent / "shared"))
 
-
-def ntu_to_coco(color_xy: np.ndarray) -> np.ndarray:
-    from dvta_live.skeleton.coco17 import from_kinect_colour
-
-    return from_kinect_colour(color_xy)
-
-
-def _classes() -> tuple[str, ...]:
-    from dvta_live.skeleton.classnames import NTU120_CLASSES
-
-    return NTU120_CLASSES
+from dvta_live.skeleton.classnames import NTU120_CLASSES
+from dvta_live.skeleton.coco17 import from_kinect_colour
 
 
 def ranks(model: Path, samples: list) -> dict[str, tuple[int | None, int]]:
@@ -41,14 +30,12 @@ def ranks(model: Path, samples: list) -> dict[str, tuple[int | None, int]]:
     import dvta_live
     from dvta_live.labels.bundled import bundled_labels_path
 
-    NTU120_CLASSES = _classes()
-
     out = {}
     with dvta_live.load(model, bundled_labels_path("ntu120"), runtime="torch", threads=1) as rec:
         net = rec.runtime.model  # type: ignore[attr-defined]
         two_d = rec.info.recipe.plane == "keypoints2d"
         for code, seq in samples:
-            window = ntu_to_coco(seq.meta["color_xy"]) if two_d else seq.data
+            window = from_kinect_colour(seq.meta["color_xy"]) if two_d else seq.data
             x = torch.from_numpy(rec.info.recipe.apply(window)[None])
             with torch.inference_mode():
                 logits = net.backbone(x)[1][0]
@@ -69,7 +56,6 @@ def main() -> None:
     from dvta_live.model import bundled_model_path
     from dvta_live.skeleton.readers import read_ntu_skeleton
 
-    NTU120_CLASSES = _classes()
     paths = sorted((SHARED / "data" / "ntu").glob("*.skeleton"))
     samples = []
     for p in paths:

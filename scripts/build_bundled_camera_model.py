@@ -197,24 +197,13 @@ def teacher_agreement(data: dict, logits: np.ndarray) -> dict:
 
 
 def write_parts(key: str, i: int, data: dict, feats: np.ndarray, out: Path, meta: dict) -> dict[str, Path]:
-    """Features folders of one dataset in its own class names (all / fit / test), as build_camera_model."""
-    from dvta_live.dvta.features import save_features
-
-    info = json.loads((Path(meta["cache"]) / f"{key}.json").read_text())
-    z = np.load(Path(meta["cache"]) / f"{key}.npz")
+    """Features folders of dataset ``i`` (all / fit / test) in its own class names, as build_camera_model."""
+    cache = Path(meta["cache"])
+    info = json.loads((cache / f"{key}.json").read_text())
+    z = np.load(cache / f"{key}.npz")
     rows = np.flatnonzero(data["dataset"] == i)
-    x, y, held = feats[rows].astype(np.float32), z["labels"], z["held"]
-    empty = np.zeros((0, x.shape[1]), np.float32)
-    folders = {}
-    for part, mask in (("all", np.ones(len(y), bool)), ("fit", ~held), ("test", held)):
-        if not mask.any():
-            continue
-        folder = out / key / part
-        save_features(folder, x[mask], y[mask], empty, np.zeros(0, np.int64),
-                      metadata={k: v for k, v in meta.items() if k != "cache"}
-                      | {"dataset": key, "class_names": info["class_names"], "part": part})
-        folders[part] = folder
-    return folders
+    return bcm.save_parts(key, feats[rows].astype(np.float32), z["labels"], z["held"], info["class_names"], out,
+                          {k: v for k, v in meta.items() if k != "cache"})
 
 
 def _head_job(features: Path, out: Path, epochs: int, reuse: bool) -> Any:

@@ -248,19 +248,24 @@ def cache_dataset(key: str, staged: dict, model: Any, cache: Path) -> dict:
 
 def write_parts(key: str, cache: Path, out: Path, meta: dict, dim: int) -> dict[str, Path]:
     """Features folders of one dataset: all, fit (held-out part left out), test (the held-out part)."""
-    from dvta_live.dvta.features import save_features
-
     info = json.loads((cache / f"{key}.json").read_text())
     z = np.load(cache / f"{key}.npz")
-    x, y, held = head_width(z["features"], dim), z["labels"], z["held"]
-    empty = np.zeros((0, dim), np.float32)
+    return save_parts(key, head_width(z["features"], dim), z["labels"], z["held"], info["class_names"], out, meta)
+
+
+def save_parts(key: str, x: np.ndarray, y: np.ndarray, held: np.ndarray, class_names: list, out: Path,
+               meta: dict) -> dict[str, Path]:
+    """Features [N, D] of one dataset's clips as folders OUT/KEY/{all, fit, test} in its own class names."""
+    from dvta_live.dvta.features import save_features
+
+    empty = np.zeros((0, x.shape[1]), np.float32)
     folders = {}
     for part, mask in (("all", np.ones(len(y), bool)), ("fit", ~held), ("test", held)):
         if not mask.any():
             continue
         folder = out / key / part
         save_features(folder, x[mask], y[mask], empty, np.zeros(0, np.int64),
-                      metadata=meta | {"dataset": key, "class_names": info["class_names"], "part": part})
+                      metadata=meta | {"dataset": key, "class_names": class_names, "part": part})
         folders[part] = folder
     return folders
 

@@ -247,13 +247,8 @@ def test_onnx_parity() -> None:
 
 # --- NTU samples (Kinect colour-space 2-D joints) ----------------------------------------------------------
 
-def ntu_to_coco(color_xy: np.ndarray) -> np.ndarray:
-    from dvta_live.skeleton.coco17 import from_kinect_colour
-
-    return from_kinect_colour(color_xy)
-
-
 def test_ntu_samples(checkpoint: dict) -> None:
+    from dvta_live.skeleton.coco17 import from_kinect_colour
     from dvta_live.skeleton.readers import read_ntu_skeleton
 
     folder = shared_path("data", "ntu")
@@ -261,7 +256,7 @@ def test_ntu_samples(checkpoint: dict) -> None:
     ranks = {}
     for path in sorted(folder.glob("*.skeleton")):
         seq = read_ntu_skeleton(path)
-        x = torch.from_numpy(keypoints_to_model_input(ntu_to_coco(seq.meta["color_xy"])))[None]
+        x = torch.from_numpy(keypoints_to_model_input(from_kinect_colour(seq.meta["color_xy"])))[None]
         with torch.inference_mode():
             prob = model(x)[1].softmax(1)[0]
         code = path.stem[-4:]
